@@ -1,0 +1,45 @@
+# K-Connector: every target sets itself up from nothing (idempotently): a bootstrap venv holding uv,
+# then one project venv (.venv) synced from uv.lock with every package editable and its test extras.
+SHELL := /bin/bash
+PYTHON ?= python3
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+VENV := .venv
+SYNCED := $(VENV)/.synced
+UV_VERSION := 0.13.9
+export UV_PYTHON_DOWNLOADS := never
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+
+PACKAGES := canonical sandbox
+MODULES := kconnector_canonical kconnector_sandbox
+
+.PHONY: setup test lint format clean
+
+$(UV):
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet "uv==$(UV_VERSION)"
+
+$(SYNCED): $(UV) uv.lock pyproject.toml $(wildcard */pyproject.toml)
+	$(UV) sync --frozen --all-packages --all-extras --python $(PYTHON)
+	touch $@
+
+uv.lock: pyproject.toml $(wildcard */pyproject.toml) | $(UV)
+	$(UV) lock --python $(PYTHON)
+	touch $@
+
+setup: $(SYNCED)
+
+test: setup
+	$(VENV)/bin/pytest
+
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy $(addprefix -p ,$(MODULES))
+
+format: setup
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+clean:
+	rm -rf $(VENV) $(TOOLS)

@@ -1,0 +1,163 @@
+import copy
+
+import pytest
+
+from kconnector_canonical import InvalidRecordError, ensure_valid, validate
+from kconnector_canonical.examples import EXAMPLES, load
+
+
+@pytest.mark.parametrize("name", EXAMPLES)
+def test_example_records_are_valid(name):
+    assert validate(load(name)) == []
+
+
+def fields(record, stream=None):
+    return {problem.field for problem in validate(record, stream)}
+
+
+def test_missing_id_is_named():
+    order = load("shopify_order")
+    del order["id"]
+    assert fields(order) == {"id"}
+
+
+def test_float_money_is_rejected_with_the_decimal_string_hint():
+    order = load("woocommerce_order")
+    order["line_items"][0]["unit_price"]["amount"] = 24.0
+    problems = validate(order)
+    assert [p.field for p in problems] == ["line_items[0].unit_price.amount"]
+    assert "decimal string" in problems[0].message
+
+
+def test_unknown_financial_status_is_rejected():
+    order = load("shopify_order")
+    order["financial_status"] = "shipped"
+    problems = validate(order)
+    assert [p.field for p in problems] == ["financial_status"]
+    assert "'shipped'" in problems[0].message
+
+
+def test_negative_quantity_is_rejected():
+    order = load("shopify_order")
+    order["line_items"][1]["quantity"] = -1
+    assert fields(order) == {"line_items[1].quantity"}
+
+
+@pytest.mark.parametrize(
+    "stamp",
+    ["2026-03-02 15:15:04", "2026-03-02T15:15:04+01:00", "2026-03-02T15:15:04", "yesterday"],
+)
+def test_timestamp_not_in_utc_rfc3339_is_rejected(stamp):
+    order = load("shopify_order")
+    order["updated_at"] = stamp
+    problems = validate(order)
+    assert [p.field for p in problems] == ["updated_at"]
+
+
+def test_impossible_calendar_date_is_rejected():
+    order = load("shopify_order")
+    order["created_at"] = "2026-02-30T10:00:00Z"
+    problems = validate(order)
+    assert [p.field for p in problems] == ["created_at"]
+    assert "real date" in problems[0].message
+
+
+@pytest.mark.parametrize("code", ["usd", "US", "DOLLARS"])
+def test_malformed_currency_code_is_rejected(code):
+    order = load("shopify_order")
+    order["currency"] = code
+    assert "currency" in fields(order)
+
+
+def test_unknown_iso_currency_code_is_rejected():
+    order = load("shopify_order")
+    order["currency"] = "XQZ"
+    problems = validate(order)
+    assert [p.field for p in problems] == ["currency"]
+    assert "ISO 4217" in problems[0].message
+
+
+def test_amount_in_another_currency_than_the_order_is_rejected():
+    order = load("shopify_order")
+    order["shipping_lines"][0]["price"]["currency"] = "CAD"
+    assert fields(order) == {"shipping_lines[0].price.currency"}
+
+
+def test_identity_must_be_platform_store_source_id():
+    order = load("shopify_order")
+    order["id"] = "shopify:kc-demo.myshopify.com:999"
+    assert fields(order) == {"id"}
+
+
+def test_line_total_that_does_not_reconcile_is_rejected():
+    order = load("shopify_order")
+    order["line_items"][0]["total"]["amount"] = "80.01"
+    assert "line_items[0].total.amount" in fields(order)
+
+
+def test_order_total_that_does_not_reconcile_is_rejected():
+    order = load("woocommerce_order")
+    order["totals"]["total"]["amount"] = "55.56"
+    problems = validate(order)
+    assert [p.field for p in problems] == ["totals.total.amount"]
+    assert "subtotal + shipping + fees" in problems[0].message
+
+
+def test_tax_exclusive_total_adds_tax_and_inclusive_does_not():
+    order = load("woocommerce_order")
+    order["prices_include_tax"] = False
+    assert "totals.total.amount" in fields(order)
+
+
+def test_discount_allocation_must_point_at_a_discount():
+    order = load("shopify_order")
+    order["line_items"][0]["discount_allocations"][0]["discount_index"] = 3
+    assert fields(order) == {"line_items[0].discount_allocations[0].discount_index"}
+
+
+def test_unknown_field_is_rejected_naming_it():
+    order = load("shopify_order")
+    order["totalPrice"] = "1.00"
+    problems = validate(order)
+    assert len(problems) == 1
+    assert "totalPrice" in problems[0].message
+
+
+def test_guest_checkout_is_valid():
+    order = load("shopify_order")
+    order["customer"].update(source_id=None, is_guest=True, email=None)
+    assert validate(order) == []
+
+
+def test_refund_total_must_reconcile():
+    refund = load("shopify_refund")
+    refund["totals"]["tax"]["amount"] = "3.41"
+    assert {"totals.tax.amount", "totals.total.amount"} <= fields(refund)
+
+
+def test_refund_order_id_must_match_its_order_source_id():
+    refund = load("woocommerce_refund")
+    refund["order_id"] = "woocommerce:shop.example.de:1"
+    assert fields(refund) == {"order_id"}
+
+
+def test_validate_reports_every_problem_not_just_the_first():
+    order = load("shopify_order")
+    del order["id"]
+    order["currency"] = "usd"
+    order["line_items"][0]["quantity"] = -2
+    assert fields(order) >= {"id", "currency", "line_items[0].quantity"}
+
+
+def test_ensure_valid_raises_with_all_problems():
+    order = load("shopify_order")
+    bad = copy.deepcopy(order)
+    bad["status"] = "lost"
+    with pytest.raises(InvalidRecordError) as info:
+        ensure_valid(bad)
+    assert [p.field for p in info.value.problems] == ["status"]
+    ensure_valid(order)
+
+
+def test_non_object_record_is_a_problem_not_a_crash():
+    assert [p.field for p in validate(["not", "a", "record"])] == ["(record)"]

@@ -1,0 +1,1 @@
+"""kconnector-sandbox: local emulators of the QuickBooks Online, Shopify and WooCommerce APIs."""

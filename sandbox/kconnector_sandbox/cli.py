@@ -1,0 +1,103 @@
+"""`kconnector-sandbox`: serve the emulators on loopback, or write a seeded store to files."""
+
+from __future__ import annotations
+
+import importlib
+import signal
+import threading
+from typing import TYPE_CHECKING
+
+import click
+
+from kconnector_sandbox.faults import FaultPlan, FaultSpecError
+from kconnector_sandbox.options import SandboxOptions
+from kconnector_sandbox.runner import ServedApp
+
+if TYPE_CHECKING:
+    from kconnector_sandbox.options import Emulator
+
+# emulator name -> (module exposing `build(options) -> Emulator`, default port)
+EMULATORS: dict[str, tuple[str, int]] = {
+    "qbo": ("kconnector_sandbox.qbo", 8701),
+    "shopify": ("kconnector_sandbox.shopify", 8702),
+    "woocommerce": ("kconnector_sandbox.woocommerce", 8703),
+}
+
+
+def build_emulator(name: str, options: SandboxOptions) -> Emulator:
+    """Build one emulator by name ("qbo", "shopify", "woocommerce")."""
+    module = importlib.import_module(EMULATORS[name][0])
+    emulator: Emulator = module.build(options)
+    return emulator
+
+
+@click.group()
+def main() -> None:
+    """Local emulators of the QuickBooks Online, Shopify and WooCommerce APIs."""
+
+
+@main.command()
+@click.option("--qbo-port", type=int, default=EMULATORS["qbo"][1], show_default=True)
+@click.option("--shopify-port", type=int, default=EMULATORS["shopify"][1], show_default=True)
+@click.option("--woo-port", type=int, default=EMULATORS["woocommerce"][1], show_default=True)
+@click.option(
+    "--only",
+    type=click.Choice(sorted(EMULATORS)),
+    multiple=True,
+    help="Serve only these emulators (repeatable); all three by default.",
+)
+@click.option("--orders", type=int, default=100, show_default=True, help="Orders per seeded store.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed for data and faults.")
+@click.option(
+    "--time-scale",
+    type=float,
+    default=1.0,
+    show_default=True,
+    help="Divide rate-limit windows by this (60: QuickBooks' minute lasts one second).",
+)
+@click.option(
+    "--faults",
+    default="",
+    help="Fault rates for the QuickBooks emulator, e.g. '429=0.05,500=0.05,reset=0.02'.",
+)
+@click.option("--store-faults", default="", help="Fault rates for the store emulators.")
+def serve(  # noqa: PLR0913, PLR0917 - one parameter per CLI flag
+    qbo_port: int,
+    shopify_port: int,
+    woo_port: int,
+    only: tuple[str, ...],
+    orders: int,
+    seed: int,
+    time_scale: float,
+    faults: str,
+    store_faults: str,
+) -> None:
+    """Serve the emulators on 127.0.0.1 until interrupted."""
+    try:
+        qbo_plan = FaultPlan.parse(faults, seed=seed)
+        store_plan = FaultPlan.parse(store_faults, seed=seed)
+    except FaultSpecError as exc:
+        raise click.BadParameter(str(exc)) from exc
+    ports = {"qbo": qbo_port, "shopify": shopify_port, "woocommerce": woo_port}
+    names = list(only) or list(EMULATORS)
+    served: list[ServedApp] = []
+    for name in names:
+        options = SandboxOptions(
+            seed=seed,
+            orders=orders,
+            time_scale=time_scale,
+            faults=qbo_plan if name == "qbo" else store_plan,
+        )
+        emulator = build_emulator(name, options)
+        server = ServedApp(emulator.app, port=ports[name])
+        server.start()
+        served.append(server)
+        for line in emulator.banner(server.url):
+            click.echo(line)
+    click.echo("sandbox ready (Ctrl-C to stop)", err=True)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    stop.wait()
+    for server in served:
+        server.stop()
