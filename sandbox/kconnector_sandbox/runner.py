@@ -33,6 +33,11 @@ class _TransportExposingProtocol(H11Protocol):
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            # asyncio sets TCP_NODELAY only for sockets created with IPPROTO_TCP; without it every
+            # keep-alive response waits ~40 ms for the client's delayed ACK (Nagle).
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         inner = self.app
 
         async def app_with_transport(scope: Scope, receive: Any, send: Any) -> None:  # noqa: ANN401
@@ -96,7 +101,7 @@ class ServedApp:
 
     def start(self) -> None:
         """Bind the port and serve until `stop()`; returns once the server accepts connections."""
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((self.host, self._requested_port))
         sock.listen(2048)

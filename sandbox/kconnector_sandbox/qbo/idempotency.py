@@ -1,0 +1,64 @@
+"""The ``requestid`` query parameter: a repeated id returns the original response.
+
+https://blogs.intuit.com/2015/04/06/15346/ : "If the service receives another request with the
+same RequestID, instead of performing the operation again or returning an error, the service
+sends the same response as it did for the original request"; the id must be unique per company;
+at most 50 characters (36 on batch). Intuit does not publish how long ids are remembered: the
+emulator keeps them for `RETENTION_SECONDS` (not divided by ``time_scale``, so an exactly-once
+test never loses its id to a fast clock).
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from kconnector_sandbox.qbo.timekeeping import Clock
+
+RETENTION_SECONDS = 24 * 3600.0
+MAX_REQUEST_ID_LENGTH = 50
+MAX_BATCH_REQUEST_ID_LENGTH = 36
+
+
+@dataclass(frozen=True)
+class StoredResponse:
+    """A response as first sent: status and body bytes."""
+
+    status: int
+    body: bytes
+    stored_at: float
+
+
+@dataclass
+class RequestIdCache:
+    """Responses by (realm, requestid), oldest first, expiring after the retention window."""
+
+    clock: Clock
+    _entries: OrderedDict[tuple[str, str], StoredResponse] = field(default_factory=OrderedDict)
+
+    def lookup(self, realm_id: str, request_id: str) -> StoredResponse | None:
+        """The stored response for this id, if still retained."""
+        self._expire()
+        return self._entries.get((realm_id, request_id))
+
+    def store(self, realm_id: str, request_id: str, status: int, body: bytes) -> None:
+        """Remember the response sent for this id."""
+        self._entries[(realm_id, request_id)] = StoredResponse(status, body, self.clock())
+
+    def _expire(self) -> None:
+        horizon = self.clock() - RETENTION_SECONDS
+        while self._entries:
+            key, first = next(iter(self._entries.items()))
+            if first.stored_at > horizon:
+                break
+            del self._entries[key]
+
+    def clear(self) -> None:
+        """Forget everything."""
+        self._entries.clear()
+
+    def __len__(self) -> int:
+        """Number of retained ids."""
+        return len(self._entries)
