@@ -10,8 +10,8 @@ UV_VERSION := 0.13.9
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-PACKAGES := canonical sandbox
-MODULES := kconnector_canonical kconnector_sandbox
+MODULES := kconnector_canonical kconnector_sandbox tap_shopify_orders tap_woocommerce_orders \
+	map_quickbooks target_quickbooks
 
 .PHONY: setup test lint format clean
 
@@ -29,8 +29,16 @@ uv.lock: pyproject.toml $(wildcard */pyproject.toml) | $(UV)
 
 setup: $(SYNCED)
 
+# The target's store tests also run against PostgreSQL: a throwaway server is started when the
+# machine has (or, with KCONNECTOR_INSTALL_POSTGRES=1, may install) the server binaries, unless
+# KCONNECTOR_TEST_DATABASE_URL already points at one.
 test: setup
-	$(VENV)/bin/pytest
+	@set -e; \
+	if [ -z "$${KCONNECTOR_TEST_DATABASE_URL:-}" ]; then \
+		eval "$$(scripts/test-postgres.sh start)"; \
+		trap 'scripts/test-postgres.sh stop' EXIT; \
+	fi; \
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 lint: setup
 	$(VENV)/bin/ruff check .
