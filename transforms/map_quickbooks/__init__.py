@@ -1,0 +1,1 @@
+"""map-quickbooks: K-Connector canonical orders and refunds to QuickBooks Online documents."""
