@@ -1,1 +1,1 @@
-"""Singer target: exactly-once delivery of QuickBooks Online documents, with ledger, audit log and review queue."""
+"""Singer target: exactly-once delivery of QuickBooks Online documents (ledger, audit, reviews)."""
