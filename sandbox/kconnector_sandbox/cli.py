@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import importlib
+import json
 import signal
 import threading
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -101,3 +103,45 @@ def serve(  # noqa: PLR0913, PLR0917 - one parameter per CLI flag
     stop.wait()
     for server in served:
         server.stop()
+
+
+def _write_json(path: Path, document: Any) -> None:  # noqa: ANN401 - vendor JSON
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+@main.command()
+@click.option("--orders", type=int, default=100, show_default=True, help="Orders per seeded store.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Same seed, same stores.")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("output/sandbox-seed"),
+    show_default=True,
+    help="Folder to write the stores to.",
+)
+def seed(orders: int, seed: int, out: Path) -> None:
+    """Write the seeded stores to files, in each platform's own JSON shape.
+
+    The same data `serve` starts with for this seed: one file per Shopify shop
+    (`shopify/<shop domain>.json`) and the WooCommerce store's orders and refunds
+    (`woocommerce/<store key>/orders.json`, `refunds.json`).
+    """
+    from kconnector_sandbox.shopify import export_orders  # noqa: PLC0415 - only this command needs it
+    from kconnector_sandbox.woocommerce.data_generator import generate_store  # noqa: PLC0415
+    from kconnector_sandbox.woocommerce.store_profiles import profile_for_seed  # noqa: PLC0415
+    from kconnector_sandbox.woocommerce.wp_json import wp_json_bytes  # noqa: PLC0415
+
+    for domain, shop_orders in export_orders(SandboxOptions(seed=seed, orders=orders)).items():
+        _write_json(out / "shopify" / f"{domain}.json", shop_orders)
+        click.echo(f"shopify/{domain}.json: {len(shop_orders)} orders")
+    data = generate_store(seed, orders, profile_for_seed(seed))
+    store = out / "woocommerce" / data.profile.key
+    store.mkdir(parents=True, exist_ok=True)
+    # As WooCommerce encodes it (`wp_json_encode`: `price` a JSON number, money strings elsewhere).
+    (store / "orders.json").write_bytes(
+        wp_json_bytes([data.orders[i] for i in sorted(data.orders)])
+    )
+    refunds = {str(i): data.refunds[i] for i in sorted(data.refunds)}
+    (store / "refunds.json").write_bytes(wp_json_bytes(refunds))
+    click.echo(f"woocommerce/{data.profile.key}: {len(data.orders)} orders")

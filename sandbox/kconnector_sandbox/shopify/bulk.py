@@ -1,0 +1,164 @@
+"""Bulk operations: a query run in the background whose result is a JSONL file.
+
+https://shopify.dev/docs/api/usage/bulk-operations/queries: each object is one JSON line; objects
+of nested connections are lines of their own carrying ``__parentId``, after their parent. Status
+goes CREATED -> RUNNING -> COMPLETED (or FAILED with an ``errorCode`` and a ``partialDataUrl``).
+Here the run is computed when the operation is created (a snapshot) and its progress is a
+deterministic function of elapsed time: ``(1 s + 1 ms per object) / time_scale``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from kconnector_sandbox.shopify.model import gid
+
+
+class BulkFailure(StrEnum):
+    """An admin-armed outcome for the next bulk operation."""
+
+    NONE = "none"
+    FAIL = "fail"  # FAILED, INTERNAL_SERVER_ERROR, partial data
+    TIMEOUT = "timeout"  # FAILED, TIMEOUT, partial data
+
+
+def _nodes(connection: dict[str, Any]) -> list[dict[str, Any]]:
+    if "nodes" in connection and isinstance(connection["nodes"], list):
+        return [n for n in connection["nodes"] if isinstance(n, dict)]
+    return [
+        e["node"]
+        for e in connection.get("edges", [])
+        if isinstance(e, dict) and isinstance(e.get("node"), dict)
+    ]
+
+
+def _is_connection(value: object) -> bool:
+    return isinstance(value, dict) and ("edges" in value or "nodes" in value)
+
+
+def flatten(data: dict[str, Any]) -> tuple[list[dict[str, Any]], int]:
+    """JSONL rows for a bulk query result, and how many of them are root objects."""
+    rows: list[dict[str, Any]] = []
+    roots = 0
+
+    def emit(obj: dict[str, Any], parent_id: str | None) -> None:
+        row = {k: v for k, v in obj.items() if not _is_connection(v)}
+        if parent_id is not None:
+            row["__parentId"] = parent_id
+        rows.append(row)
+        for value in obj.values():
+            if _is_connection(value):
+                for child in _nodes(value):
+                    emit(child, str(obj.get("id")))
+
+    for value in data.values():
+        if _is_connection(value):
+            for node in _nodes(value):
+                roots += 1
+                emit(node, None)
+    return rows, roots
+
+
+@dataclass
+class BulkOperationRecord:
+    """One bulk operation of a shop."""
+
+    legacy_id: int
+    query: str
+    created_at: datetime
+    started: float  # monotonic seconds
+    duration: float  # seconds until done
+    rows: list[dict[str, Any]]
+    root_count: int
+    failure: BulkFailure
+
+    @property
+    def id(self) -> str:
+        """The operation's global id."""
+        return gid("BulkOperation", self.legacy_id)
+
+    def done(self, now: float) -> bool:
+        """Whether the run has finished by monotonic time `now`."""
+        return now - self.started >= self.duration
+
+    def jsonl(self, *, partial: bool = False) -> bytes:
+        """The result file (or the first half of it for a failed run)."""
+        rows = self.rows[: len(self.rows) // 2] if partial else self.rows
+        return "".join(
+            json.dumps(row, ensure_ascii=False, separators=(",", ":")) + "\n" for row in rows
+        ).encode()
+
+
+@dataclass(frozen=True)
+class BulkOperationView:
+    """A bulk operation as the API shows it at one moment."""
+
+    graphql_type = "BulkOperation"
+    id: str
+    status: str
+    error_code: str | None
+    created_at: datetime
+    completed_at: datetime | None
+    object_count: int
+    root_object_count: int
+    file_size: int | None
+    url: str | None
+    partial_data_url: str | None
+    query: str
+    type: str = "QUERY"
+
+
+def view(record: BulkOperationRecord, now: float, download_base: str) -> BulkOperationView:
+    """The operation's state at monotonic time `now`; URLs start with `download_base`."""
+    elapsed = max(now - record.started, 0.0)
+    finished_at = record.created_at + timedelta(seconds=record.duration)
+    total = len(record.rows)
+    if not record.done(now):
+        status = "CREATED" if elapsed < record.duration * 0.1 else "RUNNING"
+        progress = int(total * elapsed / record.duration) if record.duration else total
+        return BulkOperationView(
+            record.id,
+            status,
+            None,
+            record.created_at,
+            None,
+            progress,
+            0,
+            None,
+            None,
+            None,
+            record.query,
+        )
+    if record.failure is BulkFailure.NONE:
+        body = record.jsonl()
+        return BulkOperationView(
+            record.id,
+            "COMPLETED",
+            None,
+            record.created_at,
+            finished_at,
+            total,
+            record.root_count,
+            len(body),
+            f"{download_base}/{record.legacy_id}.jsonl" if total else None,
+            None,
+            record.query,
+        )
+    code = "TIMEOUT" if record.failure is BulkFailure.TIMEOUT else "INTERNAL_SERVER_ERROR"
+    return BulkOperationView(
+        record.id,
+        "FAILED",
+        code,
+        record.created_at,
+        None,
+        total // 2,
+        0,
+        None,
+        None,
+        f"{download_base}/{record.legacy_id}.partial.jsonl",
+        record.query,
+    )

@@ -1,0 +1,403 @@
+"""The GraphQL Admin schema subset, executed with graphql-core against a shop's state.
+
+Resolution maps a GraphQL field (``totalPriceSet``) to the model attribute (``total_price_set``);
+connections (``*Connection``) are paginated here with opaque cursors. Limits follow Shopify:
+``first``/``last`` at most 250 and required on connections
+(https://shopify.dev/docs/api/usage/pagination-graphql), at most 25,000 objects reachable by
+paging (https://shopify.dev/docs/api/usage/limits).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import zlib
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+from importlib import resources
+from typing import TYPE_CHECKING, Any
+
+from graphql import (
+    GraphQLError,
+    GraphQLResolveInfo,
+    GraphQLSchema,
+    build_schema,
+    get_named_type,
+)
+
+from kconnector_sandbox.shopify.bulk import view
+from kconnector_sandbox.shopify.model import Order
+from kconnector_sandbox.shopify.search_syntax import compare, compile_query, parse_time
+from kconnector_sandbox.shopify.versions import public_versions
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+
+    from kconnector_sandbox.shopify.bulk import BulkOperationRecord, BulkOperationView
+    from kconnector_sandbox.shopify.state import ShopState
+
+MAX_PAGE_SIZE = 250
+PAGINATION_CAP = 25_000
+_CAMEL = re.compile(r"(?<!^)(?=[A-Z])")
+_DOCS_PAGINATION = "https://shopify.dev/api/usage/pagination-graphql"
+
+
+@dataclass
+class RequestContext:
+    """What resolvers need for one request."""
+
+    shop: ShopState
+    api_version: str
+    download_base: str
+    bulk: bool = False  # a bulk run: connections ignore first/after and return everything
+    warnings: list[dict[str, Any]] = field(default_factory=list)
+    run_bulk: Callable[[str], dict[str, Any]] | None = None
+
+
+def _snake(name: str) -> str:
+    return _CAMEL.sub("_", name).lower()
+
+
+def _encode_cursor(value: object) -> str:
+    return base64.urlsafe_b64encode(json.dumps(value).encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> Any:  # noqa: ANN401 - cursors hold JSON
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        return json.loads(base64.urlsafe_b64decode(padded.encode()))
+    except (ValueError, json.JSONDecodeError):
+        msg = f"Invalid cursor for current pagination sort: {cursor}"
+        raise GraphQLError(msg, extensions={"code": "BAD_REQUEST"}) from None
+
+
+def _check_page_args(args: dict[str, Any], *, bulk: bool) -> None:
+    if bulk:
+        return
+    first, last = args.get("first"), args.get("last")
+    if first is None and last is None:
+        msg = "you must provide one of first or last"
+        raise GraphQLError(
+            msg, extensions={"code": "BAD_REQUEST", "documentation": _DOCS_PAGINATION}
+        )
+    for name, value in (("first", first), ("last", last)):
+        if value is not None and value > MAX_PAGE_SIZE:
+            msg = (
+                f"{name} cannot exceed {MAX_PAGE_SIZE}. To query larger amounts of data with fewer "
+                "limits, bulk operations should be used instead."
+            )
+            raise GraphQLError(
+                msg, extensions={"code": "BAD_REQUEST", "documentation": _DOCS_PAGINATION}
+            )
+
+
+def paginate(
+    items: Sequence[Any],
+    keys: Sequence[Any],
+    args: dict[str, Any],
+    *,
+    bulk: bool,
+    cap: int | None = None,
+) -> dict[str, Any]:
+    """Relay-style page of `items` (already sorted); `keys[i]` is item i's cursor value."""
+    _check_page_args(args, bulk=bulk)
+    indexes = list(range(len(items)))
+    if args.get("reverse"):
+        indexes.reverse()
+    position = {json.dumps(keys[i]): pos for pos, i in enumerate(indexes)}
+    start, end = 0, len(indexes)
+    if not bulk and args.get("after"):
+        after = json.dumps(_decode_cursor(args["after"]))
+        start = position[after] + 1 if after in position else _locate(keys, indexes, after, args)
+    if not bulk and args.get("before"):
+        before = json.dumps(_decode_cursor(args["before"]))
+        end = position.get(before, end)
+    window = indexes[start:end]
+    if not bulk:
+        if args.get("first") is not None:
+            window = window[: args["first"]]
+        elif args.get("last") is not None:
+            window = window[-args["last"] :] if args["last"] else []
+    if cap is not None and not bulk and window and indexes.index(window[-1]) >= cap:
+        msg = f"Pagination is limited to {cap} objects; narrow the query with search filters."
+        raise GraphQLError(
+            msg, extensions={"code": "BAD_REQUEST", "documentation": _DOCS_PAGINATION}
+        )
+    first_pos = indexes.index(window[0]) if window else start
+    last_pos = indexes.index(window[-1]) if window else start - 1
+    edges = [{"cursor": _encode_cursor(keys[i]), "node": items[i]} for i in window]
+    return {
+        "edges": edges,
+        "nodes": [items[i] for i in window],
+        "pageInfo": {
+            "hasNextPage": last_pos < len(indexes) - 1
+            and (end == len(indexes) or last_pos < end - 1),
+            "hasPreviousPage": first_pos > 0,
+            "startCursor": edges[0]["cursor"] if edges else None,
+            "endCursor": edges[-1]["cursor"] if edges else None,
+        },
+    }
+
+
+def _locate(keys: Sequence[Any], indexes: list[int], after: str, args: dict[str, Any]) -> int:
+    """Position after a cursor whose object is gone (deleted/filtered): first key past it."""
+    target = json.loads(after)
+    reverse = bool(args.get("reverse"))
+    for pos, i in enumerate(indexes):
+        key = keys[i]
+        if (key > target) if not reverse else (key < target):
+            return pos
+    return len(indexes)
+
+
+_ORDER_SORT: dict[str, Callable[[Order], Any]] = {
+    "UPDATED_AT": lambda o: [o.updated_at.isoformat(), o.legacy_resource_id],
+    "CREATED_AT": lambda o: [o.created_at.isoformat(), o.legacy_resource_id],
+    "PROCESSED_AT": lambda o: [o.processed_at.isoformat(), o.legacy_resource_id],
+    "ORDER_NUMBER": lambda o: [int(o.name.lstrip("#")), o.legacy_resource_id],
+    "TOTAL_PRICE": lambda o: [
+        str(o.total_price_set.shop_money.amount.normalize()).zfill(20),
+        o.legacy_resource_id,
+    ],
+}
+
+
+def _context(info: GraphQLResolveInfo) -> RequestContext:
+    context: RequestContext = info.context
+    return context
+
+
+def _require_orders_scope(context: RequestContext, field_name: str) -> None:
+    if "read_orders" not in context.shop.scopes:
+        msg = f"Access denied for {field_name} field. Required access: `read_orders` access scope."
+        raise GraphQLError(
+            msg,
+            extensions={
+                "code": "ACCESS_DENIED",
+                "documentation": "https://shopify.dev/api/usage/access-scopes",
+                "requiredAccess": "`read_orders` access scope.",
+            },
+        )
+
+
+def _resolve_orders(_root: object, info: GraphQLResolveInfo, **args: Any) -> dict[str, Any]:  # noqa: ANN401
+    context = _context(info)
+    _require_orders_scope(context, "orders")
+    shop = context.shop
+    search = compile_query(args.get("query"), tz=shop.tz, now=shop.clock.now())
+    if search.warnings:
+        context.warnings.append(
+            {
+                "path": ["orders"],
+                "query": args.get("query"),
+                "warnings": [{"field": None, "message": w} for w in search.warnings],
+            }
+        )
+    orders = [o for o in shop.visible_orders() if search.predicate(o)]
+    sort: Callable[[Order], Any] = _ORDER_SORT.get(
+        args.get("sortKey") or "ID", lambda o: [o.legacy_resource_id]
+    )
+    orders.sort(key=sort)
+    return paginate(orders, [sort(o) for o in orders], args, bulk=context.bulk, cap=PAGINATION_CAP)
+
+
+def _resolve_orders_count(_root: object, info: GraphQLResolveInfo, **args: Any) -> dict[str, Any]:  # noqa: ANN401
+    context = _context(info)
+    _require_orders_scope(context, "ordersCount")
+    shop = context.shop
+    search = compile_query(args.get("query"), tz=shop.tz, now=shop.clock.now())
+    count = sum(1 for o in shop.visible_orders() if search.predicate(o))
+    limit = args.get("limit") or 10_000
+    return {"count": min(count, limit), "precision": "AT_LEAST" if count > limit else "EXACT"}
+
+
+def _parse_gid(value: str) -> tuple[str, int] | None:
+    match = re.fullmatch(r"gid://shopify/(\w+)/(\d+)", value)
+    return (match[1], int(match[2])) if match else None
+
+
+def _find_node(context: RequestContext, node_id: str) -> object | None:
+    parsed = _parse_gid(node_id)
+    if parsed is None:
+        msg = f"Invalid global id '{node_id}'"
+        raise GraphQLError(msg, extensions={"code": "argumentLiteralsIncompatible"})
+    kind, legacy = parsed
+    shop = context.shop
+    if kind == "Order":
+        _require_orders_scope(context, "node")
+        visible = {o.legacy_resource_id: o for o in shop.visible_orders()}
+        return visible.get(legacy)
+    if kind == "BulkOperation":
+        for record in shop.bulk_operations:
+            if record.legacy_id == legacy:
+                return _bulk_view(context, record)
+    return None
+
+
+def _bulk_view(context: RequestContext, record: BulkOperationRecord) -> BulkOperationView:
+    return view(record, context.shop.clock.monotonic(), context.download_base)
+
+
+def _resolve_node(_root: object, info: GraphQLResolveInfo, **args: Any) -> object | None:  # noqa: ANN401
+    return _find_node(_context(info), args["id"])
+
+
+def _resolve_nodes(_root: object, info: GraphQLResolveInfo, **args: Any) -> list[object | None]:  # noqa: ANN401
+    return [_find_node(_context(info), node_id) for node_id in args["ids"]]
+
+
+def _resolve_order(_root: object, info: GraphQLResolveInfo, **args: Any) -> object | None:  # noqa: ANN401
+    node = _find_node(_context(info), args["id"])
+    return node if isinstance(node, Order) else None
+
+
+def _resolve_events(_root: object, info: GraphQLResolveInfo, **args: Any) -> dict[str, Any]:  # noqa: ANN401
+    context = _context(info)
+    shop = context.shop
+    events = shop.all_events()
+    predicate = _event_filter(args.get("query"), shop)
+    events = [e for e in events if predicate(e)]
+    if args.get("sortKey") == "CREATED_AT":
+        events.sort(key=lambda e: (e.created_at, e.legacy_id))
+        keys: list[Any] = [[e.created_at.isoformat(), e.legacy_id] for e in events]
+    else:
+        events.sort(key=lambda e: e.legacy_id)
+        keys = [e.legacy_id for e in events]
+    return paginate(events, keys, args, bulk=context.bulk)
+
+
+def _event_filter(query: str | None, shop: ShopState) -> Callable[[Any], bool]:
+    """Event filters: action, subject_type, created_at (https://shopify.dev/docs/api/admin-graphql/2025-10/queries/events)."""
+    wanted: dict[str, str] = {}
+    times: list[tuple[str, datetime]] = []
+    for token in (query or "").replace(" AND ", " ").split():
+        name, _, value = token.partition(":")
+        value = value.strip("'\"")
+        if name in {"action", "subject_type"}:
+            wanted[name] = value.upper() if name == "subject_type" else value
+        elif name == "created_at":
+            op = next((p for p in ("<=", ">=", "<", ">") if value.startswith(p)), "=")
+            times.append((op, parse_time(value[len(op) if op != "=" else 0 :], shop.tz)))
+
+    def matches(event: Any) -> bool:  # noqa: ANN401 - BasicEvent
+        if "action" in wanted and event.action != wanted["action"]:
+            return False
+        if "subject_type" in wanted and event.subject_type != wanted["subject_type"]:
+            return False
+        return all(compare(op, event.created_at, moment) for op, moment in times)
+
+    return matches
+
+
+def _resolve_shop(_root: object, info: GraphQLResolveInfo) -> dict[str, Any]:
+    profile = _context(info).shop.profile
+    return {
+        "id": f"gid://shopify/Shop/{zlib.crc32(profile.domain.encode())}",
+        "name": profile.shop_name,
+        "email": f"owner@{profile.domain}",
+        "myshopify_domain": profile.domain,
+        "currency_code": profile.currency,
+        "iana_timezone": profile.iana_timezone,
+        "taxes_included": profile.taxes_included,
+        "plan": {"display_name": "Basic", "partner_development": False, "shopify_plus": False},
+    }
+
+
+def _resolve_installation(_root: object, info: GraphQLResolveInfo) -> dict[str, Any]:
+    scopes = _context(info).shop.scopes
+    return {
+        "id": "gid://shopify/AppInstallation/1",
+        "access_scopes": [{"handle": s, "description": s.replace("_", " ")} for s in scopes],
+    }
+
+
+def _resolve_current_bulk(_root: object, info: GraphQLResolveInfo, **args: Any) -> object | None:  # noqa: ANN401
+    context = _context(info)
+    if args.get("type", "QUERY") != "QUERY" or not context.shop.bulk_operations:
+        return None
+    return _bulk_view(context, context.shop.bulk_operations[-1])
+
+
+def _resolve_versions(_root: object, _info: GraphQLResolveInfo) -> list[dict[str, Any]]:
+    return public_versions()
+
+
+def _resolve_bulk_run(_root: object, info: GraphQLResolveInfo, **args: Any) -> dict[str, Any]:  # noqa: ANN401
+    context = _context(info)
+    if context.run_bulk is None:
+        msg = "bulk operations are not available here"
+        raise GraphQLError(msg)
+    return context.run_bulk(args["query"])
+
+
+def _field_resolver(source: Any, info: GraphQLResolveInfo, **args: Any) -> Any:  # noqa: ANN401
+    """Default resolver: dicts by key (camel or snake), objects by snake_case attribute."""
+    name = info.field_name
+    if isinstance(source, dict):
+        value = source[name] if name in source else source.get(_snake(name))
+    else:
+        value = getattr(source, _snake(name), None)
+    named = get_named_type(info.return_type)
+    if named.name.endswith("Connection") and isinstance(value, tuple | list):
+        context = _context(info)
+        return paginate(list(value), list(range(len(value))), args, bulk=context.bulk)
+    if isinstance(value, tuple) and args.get("first") is not None and not _context(info).bulk:
+        return list(value[: args["first"]])
+    return value
+
+
+def _type_resolver(value: Any, _info: GraphQLResolveInfo, _abstract: Any) -> str | None:  # noqa: ANN401
+    if isinstance(value, dict):
+        return value.get("__typename")
+    type_name: str | None = getattr(value, "graphql_type", None)
+    if type_name is None and type(value).__name__ == "MoneyV2":
+        return "MoneyV2"
+    return type_name
+
+
+def _serialize_decimal(value: Any) -> str:  # noqa: ANN401
+    return str(value) if isinstance(value, Decimal) else str(Decimal(str(value)))
+
+
+def _serialize_datetime(value: Any) -> str:  # noqa: ANN401
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    return str(value)
+
+
+def load_schema() -> GraphQLSchema:
+    """Build the executable schema from ``schema.graphql`` and wire the resolvers."""
+    sdl = resources.files("kconnector_sandbox.shopify").joinpath("schema.graphql").read_text()
+    schema = build_schema(sdl)
+    roots: dict[str, Callable[..., Any]] = {
+        "orders": _resolve_orders,
+        "ordersCount": _resolve_orders_count,
+        "order": _resolve_order,
+        "node": _resolve_node,
+        "nodes": _resolve_nodes,
+        "events": _resolve_events,
+        "shop": _resolve_shop,
+        "currentAppInstallation": _resolve_installation,
+        "currentBulkOperation": _resolve_current_bulk,
+        "publicApiVersions": _resolve_versions,
+    }
+    query_type = schema.query_type
+    mutation_type = schema.mutation_type
+    if query_type is None or mutation_type is None:
+        msg = "schema.graphql must define the query and mutation roots"
+        raise RuntimeError(msg)
+    for name, resolver in roots.items():
+        query_type.fields[name].resolve = resolver
+    mutation_type.fields["bulkOperationRunQuery"].resolve = _resolve_bulk_run
+    for type_name in ("Node", "DiscountApplication", "Event", "PricingValue"):
+        abstract = schema.get_type(type_name)
+        abstract.resolve_type = _type_resolver  # type: ignore[union-attr]
+    schema.get_type("Decimal").serialize = _serialize_decimal  # type: ignore[union-attr]
+    schema.get_type("DateTime").serialize = _serialize_datetime  # type: ignore[union-attr]
+    schema.get_type("UnsignedInt64").serialize = str  # type: ignore[union-attr]
+    return schema
+
+
+FIELD_RESOLVER = _field_resolver

@@ -1,0 +1,75 @@
+import json
+import time
+
+import requests
+
+RUN = """mutation($q: String!) { bulkOperationRunQuery(query: $q) {
+  bulkOperation { id status } userErrors { field message code } } }"""
+BULK_QUERY = (
+    "{ orders { edges { node { id name lineItems { edges { node { id quantity } } } } } } }"
+)
+POLL = """{ currentBulkOperation {
+  id status errorCode objectCount rootObjectCount url partialDataUrl } }"""
+
+
+def _wait(client):
+    for _ in range(200):
+        current = client.gql(POLL)["data"]["currentBulkOperation"]
+        if current["status"] in {"COMPLETED", "FAILED"}:
+            return current
+        time.sleep(0.02)
+    msg = "bulk operation did not finish"
+    raise AssertionError(msg)
+
+
+def test_bulk_query_completes_with_jsonl_children_after_parents(served):
+    started = served.gql(RUN, {"q": BULK_QUERY})["data"]["bulkOperationRunQuery"]
+    assert started["userErrors"] == []
+    assert started["bulkOperation"]["status"] in {"CREATED", "RUNNING"}
+    done = _wait(served)
+    assert done["status"] == "COMPLETED"
+    rows = [json.loads(line) for line in requests.get(done["url"], timeout=10).text.splitlines()]
+    orders = [r for r in rows if "__parentId" not in r]
+    assert len(orders) == len(served.shop.orders) == int(done["rootObjectCount"])
+    assert len(rows) == int(done["objectCount"])
+    seen = set()
+    for row in rows:
+        if "__parentId" in row:
+            assert row["__parentId"] in seen
+        else:
+            seen.add(row["id"])
+
+
+def test_second_bulk_query_while_one_runs_is_refused_before_2026_01(served_realtime):
+    # real time: a run lasts at least one second, so the second request overlaps the first
+    first = served_realtime.gql(RUN, {"q": BULK_QUERY})["data"]["bulkOperationRunQuery"]
+    second = served_realtime.gql(RUN, {"q": BULK_QUERY})["data"]["bulkOperationRunQuery"]
+    assert first["userErrors"] == []
+    assert second["bulkOperation"] is None
+    assert second["userErrors"][0]["code"] == "OPERATION_IN_PROGRESS"
+    assert first["bulkOperation"]["id"] in second["userErrors"][0]["message"]
+
+
+def test_api_2026_01_runs_bulk_queries_concurrently(served_realtime):
+    url = served_realtime.url.replace("2025-10", "2026-01")
+    for _ in range(2):
+        response = served_realtime.post(RUN, {"q": BULK_QUERY}, url=url)
+        assert response.json()["data"]["bulkOperationRunQuery"]["userErrors"] == []
+
+
+def test_armed_failure_makes_the_next_bulk_operation_fail_with_partial_data(served):
+    served.admin("POST", "us/bulk", json={"next": "timeout"})
+    served.gql(RUN, {"q": BULK_QUERY})
+    done = _wait(served)
+    assert done["status"] == "FAILED"
+    assert done["errorCode"] == "TIMEOUT"
+    assert done["url"] is None
+    partial = requests.get(done["partialDataUrl"], timeout=10)
+    assert partial.status_code == 200
+    assert partial.text.count("\n") == int(done["objectCount"])
+
+
+def test_invalid_bulk_query_is_a_user_error(served):
+    result = served.gql(RUN, {"q": "{ orders { nope } }"})["data"]["bulkOperationRunQuery"]
+    assert result["bulkOperation"] is None
+    assert result["userErrors"][0]["code"] == "INVALID"
