@@ -13,7 +13,10 @@ export UV_PROJECT_ENVIRONMENT := $(VENV)
 MODULES := kconnector_canonical kconnector_sandbox tap_shopify_orders tap_woocommerce_orders \
 	map_quickbooks target_quickbooks
 
-.PHONY: setup test lint format clean
+MELTANO_VENV := $(TOOLS)/meltano
+MELTANO := $(MELTANO_VENV)/bin/meltano
+
+.PHONY: setup meltano test lint format clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -28,6 +31,13 @@ uv.lock: pyproject.toml $(wildcard */pyproject.toml) | $(UV)
 	touch $@
 
 setup: $(SYNCED)
+
+# Meltano lives in its own tool venv (it installs each plugin into a venv of its own).
+$(MELTANO): tools/meltano/pyproject.toml tools/meltano/uv.lock | $(UV)
+	UV_PROJECT_ENVIRONMENT=$(CURDIR)/$(MELTANO_VENV) $(UV) sync --frozen --project tools/meltano --python $(PYTHON)
+	touch $@
+
+meltano: $(MELTANO)
 
 # The target's store tests also run against PostgreSQL: a throwaway server is started when the
 # machine has (or, with KCONNECTOR_INSTALL_POSTGRES=1, may install) the server binaries, unless
