@@ -436,6 +436,8 @@ class RefundLineItem:
     tax: Money
     tax_lines: tuple[TaxLine, ...]
     restock_type: str | None
+    sku: str | None = None
+    title: str | None = None
 
     @classmethod
     def from_record(cls, value: dict[str, Any]) -> Self:
@@ -448,6 +450,8 @@ class RefundLineItem:
             tax=_money(value["tax"]),
             tax_lines=_tax_lines(value["tax_lines"]),
             restock_type=value["restock_type"],
+            sku=value.get("sku"),
+            title=value.get("title"),
         )
 
 
@@ -519,6 +523,7 @@ class Refund:
     updated_at: datetime | None
     currency: str
     prices_include_tax: bool
+    store_timezone: str | None
     note: str | None
     restock: bool
     line_items: tuple[RefundLineItem, ...]
@@ -542,6 +547,7 @@ class Refund:
             updated_at=_optional_timestamp(record.get("updated_at")),
             currency=record["currency"],
             prices_include_tax=record["prices_include_tax"],
+            store_timezone=record.get("store_timezone"),
             note=record["note"],
             restock=record["restock"],
             line_items=tuple(RefundLineItem.from_record(v) for v in record["line_items"]),

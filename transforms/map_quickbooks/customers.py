@@ -1,0 +1,156 @@
+"""Who a document is for: the QuickBooks Customer of an order, its identity and its body.
+
+Identity (`external_id`), first that applies:
+- a registered customer: `customer:<platform>:<store>:<customer source id>`;
+- a guest with an email and guest_customer_mode per_email: `customer:email:<lowercased email>`;
+- otherwise the shared walk-in customer: `customer:walk-in` (`customer:walk-in:<currency>` in a
+  multicurrency company, where a QuickBooks customer has one currency).
+
+Matching in QuickBooks (the CustomerRef the target resolves): the ledger's external id, then
+PrimaryEmailAddr, then DisplayName (unless customer_match_by_name is false, when created
+customers' DisplayNames are made unique with their email or id, deterministically).
+Field limits from the Customer entity reference
+(https://developer.intuit.com/app/developer/qbo/docs/api/accounting/all-entities/customer):
+DisplayName 500, GivenName/FamilyName 100, CompanyName 100, email 100, phone 30 characters.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from map_quickbooks import refs
+
+if TYPE_CHECKING:
+    from kconnector_canonical.model import Address, Customer, Order
+    from map_quickbooks.rules import Settings
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerDocument:
+    """The customer of an order: identity, QuickBooks body, and the ref documents use."""
+
+    external_id: str
+    body: dict[str, Any]
+    ref: refs.Ref
+    is_walk_in: bool
+
+
+def _clip(value: str | None, limit: int) -> str | None:
+    return None if value is None or not value.strip() else value.strip()[:limit]
+
+
+def address(value: Address | None) -> dict[str, str] | None:
+    """A QuickBooks PhysicalAddress, or None when empty."""
+    if value is None:
+        return None
+    fields = {
+        "Line1": _clip(value.line1, 500),
+        "Line2": _clip(value.line2, 500),
+        "City": _clip(value.city, 255),
+        "CountrySubDivisionCode": _clip(value.region_code or value.region, 255),
+        "PostalCode": _clip(value.postal_code, 30),
+        "Country": _clip(value.country_code or value.country, 255),
+    }
+    present = {k: v for k, v in fields.items() if v is not None}
+    return present or None
+
+
+def _person_name(customer: Customer) -> str | None:
+    parts = [p for p in (customer.first_name, customer.last_name) if p and p.strip()]
+    if parts:
+        return " ".join(p.strip() for p in parts)
+    billing = customer.billing_address
+    if billing is not None and billing.name:
+        return billing.name.strip()
+    return _clip(customer.company, 100)
+
+
+def _walk_in(order: Order, settings: Settings) -> CustomerDocument:
+    suffix = f":{order.currency}" if settings.multicurrency else ""
+    external_id = f"customer:walk-in{suffix}"
+    name = settings.walk_in_customer_name
+    if settings.multicurrency and order.currency != settings.home_currency:
+        name = f"{name} {order.currency}"
+    body: dict[str, Any] = {"DisplayName": name, "Notes": "K-Connector walk-in customer"}
+    if settings.multicurrency:
+        body["CurrencyRef"] = refs.currency(order.currency)
+    ref = refs.ref(
+        "external_id",
+        external_id,
+        "Customer",
+        on_missing="create",
+        create=body,
+        fallback=refs.ref("name", name, "Customer"),
+    )
+    return CustomerDocument(external_id, body, ref, is_walk_in=True)
+
+
+def _identity(order: Order, settings: Settings) -> tuple[str, str] | None:
+    """(external id, key that makes a name unique), or None for the walk-in customer."""
+    customer = order.customer
+    email = _clip(customer.email, 100)
+    if customer.source_id is not None and not customer.is_guest:
+        external_id = f"customer:{order.platform}:{order.store}:{customer.source_id}"
+        return external_id, email or f"#{customer.source_id}"
+    if email is not None and settings.guest_customer_mode == "per_email":
+        return f"customer:email:{email.lower()}", email
+    return None
+
+
+def _contact_fields(customer: Customer) -> dict[str, Any]:
+    fields: dict[str, Any] = {
+        "GivenName": _clip(customer.first_name, 100),
+        "FamilyName": _clip(customer.last_name, 100),
+        "CompanyName": _clip(customer.company, 100),
+    }
+    email = _clip(customer.email, 100)
+    if email is not None:
+        fields["PrimaryEmailAddr"] = {"Address": email}
+    phone = _clip(customer.phone, 30)
+    if phone is not None:
+        fields["PrimaryPhone"] = {"FreeFormNumber": phone}
+    fields["BillAddr"] = address(customer.billing_address)
+    fields["ShipAddr"] = address(customer.shipping_address)
+    return {k: v for k, v in fields.items() if v is not None}
+
+
+def customer_for(order: Order, settings: Settings) -> CustomerDocument:
+    """The order's customer (or the walk-in customer for guests, per the settings)."""
+    identity = _identity(order, settings)
+    if identity is None:
+        return _walk_in(order, settings)
+    external_id, unique_key = identity
+    customer = order.customer
+    email = _clip(customer.email, 100)
+    name = _person_name(customer) or email or unique_key
+    if not settings.customer_match_by_name:
+        name = f"{name} ({unique_key})"
+    name = name[:500]
+    body: dict[str, Any] = {"DisplayName": name, "Notes": f"K-Connector {external_id}"[:2000]}
+    body.update(_contact_fields(customer))
+    if settings.multicurrency:
+        body["CurrencyRef"] = refs.currency(order.currency)
+    fallback: refs.Ref | None = None
+    if settings.customer_match_by_name:
+        fallback = refs.ref("name", name, "Customer")
+    if email is not None:
+        fallback = refs.ref("email", email, "Customer", fallback=fallback)
+    ref = refs.ref(
+        "external_id",
+        external_id,
+        "Customer",
+        on_missing="create",
+        create=body,
+        fallback=fallback,
+    )
+    return CustomerDocument(external_id, body, ref, is_walk_in=False)
+
+
+def order_customer_alias(order_id: str) -> str:
+    """The external id a refund uses for its order's customer (a refund does not carry it).
+
+    The target resolves `<order id>#customer` to the customer of the order's documents
+    (their `links.customer`, recorded in its ledger under `links.order`).
+    """
+    return f"{order_id}#customer"

@@ -1,0 +1,82 @@
+"""Which document an order becomes, and that it stays so as its transactions grow."""
+
+import copy
+
+from kconnector_canonical import Order
+from map_quickbooks.document_type import decide
+from map_quickbooks.rules import Settings
+
+
+def _order(builder, **changes):
+    spec = builder.OrderSpec(**changes)
+    return builder.build_order(spec)[0]
+
+
+def _decide(record, config=None):
+    return decide(Order.from_record(record), Settings.from_config(config or {}))
+
+
+def test_order_paid_at_checkout_is_a_sales_receipt(builder):
+    decision = _decide(_order(builder, payment="checkout"))
+    assert (decision.kind, decision.void) == ("sales_receipt", False)
+
+
+def test_pending_order_is_an_invoice(builder):
+    assert _decide(_order(builder, payment="pending")).kind == "invoice"
+
+
+def test_partially_paid_at_checkout_is_an_invoice(builder):
+    assert _decide(_order(builder, payment="partial")).kind == "invoice"
+
+
+def test_pending_order_stays_an_invoice_when_its_capture_arrives_later(builder):
+    pending = _order(builder, payment="pending")
+    paid_later = _order(builder, payment="later")
+    assert _decide(pending).kind == _decide(paid_later).kind == "invoice"
+
+
+def test_sales_receipt_stays_one_after_a_refund_is_added(builder):
+    spec = builder.OrderSpec(refunds=[{"units": [1]}])
+    refunded, _ = builder.build_order(spec)
+    assert refunded["financial_status"] == "refunded"
+    assert _decide(refunded).kind == "sales_receipt"
+
+
+def test_payment_just_outside_the_window_makes_an_invoice(builder):
+    record = _order(builder, payment="checkout")
+    record["transactions"][0]["processed_at"] = "2026-03-02T16:15:05Z"  # created 15:15:04
+    assert _decide(record).kind == "invoice"
+    assert _decide(record, {"paid_at_checkout_window_minutes": 61}).kind == "sales_receipt"
+
+
+def test_cancelled_unpaid_order_voids_its_invoice(builder):
+    decision = _decide(_order(builder, payment="pending", status="cancelled"))
+    assert (decision.kind, decision.void) == ("invoice", True)
+
+
+def test_rule_by_gateway_overrides_the_document_type(builder):
+    record = _order(builder, payment="checkout")
+    config = {"document_type_rules": [{"when": "gateway == 'shopify_payments'", "type": "invoice"}]}
+    assert _decide(record, config).kind == "invoice"
+
+
+def test_rule_by_tag_and_channel_overrides_the_document_type(builder):
+    record = _order(builder, payment="pending")
+    record = copy.deepcopy(record)
+    record["tags"] = ["cash-sale"]
+    record["source_name"] = "pos"
+    rule = {"when": "'cash-sale' in tags and channel == 'pos'", "type": "sales_receipt"}
+    assert _decide(record, {"document_type_rules": [rule]}).kind == "sales_receipt"
+    record["source_name"] = "web"
+    assert _decide(record, {"document_type_rules": [rule]}).kind == "invoice"
+
+
+def test_zero_total_order_is_a_sales_receipt(builder):
+    record = _order(
+        builder,
+        lines=[builder.LineSpec(1, 1000, discount="fixed", discount_minor=1000)],
+        tax_set="none",
+        payment="pending",
+    )
+    assert record["totals"]["total"]["amount"] == "0.00"
+    assert _decide(record).kind == "sales_receipt"
