@@ -103,7 +103,7 @@ class TaxLine:
     """One tax charged on a line, on shipping, or (summed) on the order."""
 
     title: str
-    rate: Decimal
+    rate: Decimal | None
     amount: Money
     jurisdiction: str | None = None
     jurisdiction_type: str | None = None
@@ -115,7 +115,7 @@ class TaxLine:
         """From a canonical tax line."""
         return cls(
             title=value["title"],
-            rate=parse_amount(value["rate"]),
+            rate=None if value["rate"] is None else parse_amount(value["rate"]),
             amount=_money(value["amount"]),
             jurisdiction=value.get("jurisdiction"),
             jurisdiction_type=value.get("jurisdiction_type"),

@@ -1,6 +1,6 @@
 from decimal import Decimal
 
-from kconnector_canonical import Money, Order, Refund, singer_schema
+from kconnector_canonical import Money, Order, Refund, singer_schema, validate
 from kconnector_canonical.examples import load
 
 
@@ -26,3 +26,29 @@ def test_singer_schema_is_self_contained():
         assert "$defs" not in text
     money = singer_schema("orders")["properties"]["totals"]["properties"]["total"]
     assert money["properties"]["amount"]["type"] == "string"
+
+
+def _untyped(node, path="$"):
+    if isinstance(node, dict):
+        declares = "properties" in node or "enum" in node
+        if declares and "type" not in node and "anyOf" not in node:
+            yield path
+        for key, child in node.items():
+            yield from _untyped(child, f"{path}.{key}")
+    elif isinstance(node, list):
+        for index, child in enumerate(node):
+            yield from _untyped(child, f"{path}[{index}]")
+
+
+def test_every_singer_schema_node_declares_its_type():
+    # The SDK drops `const` and its tooling needs a `type` on every property.
+    for stream in ("orders", "refunds"):
+        assert list(_untyped(singer_schema(stream))) == []
+        assert "const" not in repr(singer_schema(stream))
+
+
+def test_tax_line_without_a_rate_is_valid_and_reads_as_none():
+    record = load("shopify_order")
+    record["tax_lines"][0]["rate"] = None
+    assert validate(record) == []
+    assert Order.from_record(record).tax_lines[0].rate is None

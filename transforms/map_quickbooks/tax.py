@@ -72,10 +72,17 @@ def _percent(rate: Decimal) -> str:
 
 def tax_keys(tax_lines: Sequence[TaxLine]) -> list[str]:
     """The tax_code_map keys tried for a line, most specific first."""
-    keys = [
-        " + ".join(f"{t.title} {_percent(t.rate)}%" for t in tax_lines),
-        " + ".join(t.title for t in tax_lines),
-    ]
+    keys = []
+    rates = [t.rate for t in tax_lines]
+    if all(rate is not None for rate in rates):
+        keys.append(
+            " + ".join(
+                f"{t.title} {_percent(rate)}%"
+                for t, rate in zip(tax_lines, rates, strict=True)
+                if rate is not None
+            )
+        )
+    keys.append(" + ".join(t.title for t in tax_lines))
     if all(t.jurisdiction for t in tax_lines):
         keys.append(" + ".join(str(t.jurisdiction) for t in tax_lines))
     if all(t.rate_code for t in tax_lines):

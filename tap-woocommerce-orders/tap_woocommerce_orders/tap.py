@@ -1,0 +1,54 @@
+"""tap-woocommerce-orders: WooCommerce orders and refunds as K-Connector's canonical streams."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from singer_sdk import Tap
+
+from tap_woocommerce_orders.settings import SETTINGS_SCHEMA, StoreSettings
+from tap_woocommerce_orders.streams import OrdersStream, RefundParents, RefundsStream
+
+if TYPE_CHECKING:
+    from singer_sdk.streams import Stream
+
+
+class TapWooCommerceOrders(Tap):
+    """Reads a WooCommerce store's orders and refunds (REST API v3)."""
+
+    name = "tap-woocommerce-orders"
+    config_jsonschema: ClassVar[dict[str, Any]] = SETTINGS_SCHEMA
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:  # noqa: ANN401 - the SDK's signature
+        """Load and check the settings before anything talks to the store.
+
+        Raises:
+            ConfigValidationError: naming each invalid setting (when validation is on).
+        """
+        self._store_settings: StoreSettings | None = None
+        super().__init__(*args, **kwargs)
+        if kwargs.get("validate_config", True):
+            _ = self.store_settings
+
+    @property
+    def store_settings(self) -> StoreSettings:
+        """The checked settings (read once, on first use).
+
+        Raises:
+            ConfigValidationError: naming each invalid setting.
+        """
+        if self._store_settings is None:
+            self._store_settings = StoreSettings.from_config(self.config)
+        return self._store_settings
+
+    def discover_streams(self) -> list[Stream]:
+        """`orders` and its child `refunds`."""
+        parents = RefundParents()
+        return [
+            OrdersStream(self, self.store_settings, parents),
+            RefundsStream(self, self.store_settings, parents),
+        ]
+
+
+if __name__ == "__main__":
+    TapWooCommerceOrders.cli()
