@@ -1,0 +1,382 @@
+"""The canonical `orders` and `refunds` streams, read from the Shopify orders that changed.
+
+- Incremental on `updated_at`: a run reads orders updated from (bookmark - lookback) to now,
+  sorted by `UPDATED_AT` (https://shopify.dev/docs/api/admin-graphql/latest/queries/orders), so
+  the bookmark advances record by record and a crashed run resumes from what it emitted. The
+  bookmark is inclusive; an order read twice in a run (window boundaries) is emitted once.
+- History older than `bulk_threshold_days` is read with one bulk operation whose id is kept in
+  the state, so an interrupted run resumes waiting for it instead of starting another.
+- Newer history is cut into windows small enough to page through (`windows.py`).
+- Deleted orders come from `events` with `action:destroy` on subject type ORDER
+  (https://shopify.dev/docs/api/admin-graphql/latest/queries/events) as `deleted` tombstones.
+- Refunds are read inside their order (a refund updates the order's `updated_at`) and emitted
+  by the child stream right after it.
+"""
+
+from __future__ import annotations
+
+import heapq
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any, ClassVar, cast
+
+import requests
+
+from tap_shopify_orders.bulk import FINISHED_BAD, BulkRunner, group_rows, read_lines
+from tap_shopify_orders.client import SCOPE_FIX, ShopifyStream
+from tap_shopify_orders.connections import complete_order
+from tap_shopify_orders.errors import (
+    BulkOperationError,
+    QueryCostTooHighError,
+    ShopifyFatalError,
+    ShopifyRetriableError,
+)
+from tap_shopify_orders.normalise import Normalised, Store, normalise_order
+from tap_shopify_orders.queries import (
+    DELETED_ORDERS,
+    ORDER_REFUNDS,
+    ORDERS_COUNT,
+    ORDERS_PAGE,
+    SHOP_ACCESS,
+    nodes_query,
+)
+from tap_shopify_orders.schemas import canonical_schema
+from tap_shopify_orders.shopify_values import legacy_id, timestamp
+from tap_shopify_orders.tombstones import deleted_order
+from tap_shopify_orders.windows import WINDOW_TARGET, Window, plan_windows, utc_z
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Iterator
+
+    from singer_sdk.helpers.types import Context
+
+JSON = dict[str, Any]
+
+# Without read_all_orders Shopify returns only the last 60 days of orders
+# (https://shopify.dev/docs/api/usage/access-scopes#orders-permissions).
+DEFAULT_ORDER_HISTORY = timedelta(days=60)
+BULK_STATE_KEY = "bulk_operation"
+DOWNLOAD_TIMEOUT_SECONDS = 300
+HYDRATE_BATCH = 5  # orders per `nodes(ids:)` query when reading their refunds
+
+
+@dataclass(frozen=True)
+class ShopAccess:
+    """What the shop and the token allow, read once at the start of a run."""
+
+    currency: str
+    timezone: str | None
+    scopes: frozenset[str]
+
+
+class OrdersStream(ShopifyStream):
+    """Canonical orders (and, through `RefundsStream`, their refunds)."""
+
+    name = "orders"
+    primary_keys: ClassVar[list[str]] = ["id"]
+    replication_key = "updated_at"
+    is_sorted = True
+    schema = canonical_schema("orders")
+
+    window_target = WINDOW_TARGET
+    bulk_poll_seconds = 5.0
+    bulk_timeout_seconds = 6 * 3600.0
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:  # noqa: ANN401
+        """Prepare the per-run buffers."""
+        super().__init__(*args, **kwargs)
+        self._pending_refunds: dict[str, list[JSON]] = {}
+
+    @property
+    def check_sorted(self) -> bool:
+        """Off: lookback re-reads start below the bookmark on purpose.
+
+        The SDK then keeps the highest `updated_at` emitted; the API's sort order is what makes
+        it safe to resume from (checked per run in `get_records`).
+        """
+        return False
+
+    # --- Singer hooks ---------------------------------------------------------------------
+
+    def get_records(self, context: Context | None) -> Iterable[JSON]:
+        """Orders changed since the bookmark minus the lookback, deletions merged in by time."""
+        now = datetime.now(UTC).replace(microsecond=0)
+        since = self._since(context)
+        access = self._shop_access(since, now)
+        store = Store(self.settings.shop, access.timezone)
+        deletions = self._deletions(Window(since, now), store, access.currency)
+        seen: set[tuple[str, str]] = set()
+        latest = ""
+        for item in heapq.merge(
+            deletions,
+            self._changed_orders(Window(since, now), store),
+            key=lambda n: str(n.order["updated_at"]),
+        ):
+            order = item.order
+            key = (str(order["id"]), str(order["updated_at"]))
+            if key in seen:
+                continue
+            seen.add(key)
+            if key[1] < latest:
+                self.logger.warning("orders out of updated_at order: id=%s", order["source_id"])
+            latest = max(latest, key[1])
+            self._pending_refunds = {order["source_id"]: item.refunds} if item.refunds else {}
+            yield order
+
+    def generate_child_contexts(
+        self, record: JSON, context: Context | None
+    ) -> Iterable[Context | None]:
+        """A context only for orders that have refunds (just the order id: no PII in logs)."""
+        del context
+        if record["source_id"] in self._pending_refunds:
+            yield {"order_source_id": record["source_id"]}
+
+    def take_refunds(self, order_source_id: str) -> list[JSON]:
+        """The canonical refunds of the order just emitted."""
+        return self._pending_refunds.pop(order_source_id, [])
+
+    # --- the run's range and the shop -----------------------------------------------------
+
+    def _since(self, context: Context | None) -> datetime:
+        start = self.settings.start_date
+        bookmark = self.get_starting_replication_key_value(context)
+        if not bookmark:
+            return start
+        moment = datetime.fromisoformat(str(bookmark)).astimezone(UTC)
+        rewound = moment - timedelta(minutes=self.settings.lookback_window_minutes)
+        return max(rewound, start)
+
+    def _shop_access(self, since: datetime, now: datetime) -> ShopAccess:
+        data = self.graphql("ShopAccess", SHOP_ACCESS, {})
+        shop = data.get("shop") or {}
+        installation = data.get("currentAppInstallation") or {}
+        scopes = frozenset(
+            str(scope.get("handle")) for scope in installation.get("accessScopes") or []
+        )
+        if not scopes & {"read_orders", "write_orders"}:
+            raise ShopifyFatalError(
+                403,
+                "the access token lacks the read_orders scope",
+                SCOPE_FIX,
+            )
+        if "read_all_orders" not in scopes and since < now - DEFAULT_ORDER_HISTORY:
+            self.logger.warning(
+                "MISSING HISTORY: the token lacks the read_all_orders scope, so Shopify returns "
+                "only orders of the last 60 days; orders updated between %s and %s will NOT be "
+                "read. Grant read_all_orders to the custom app to read them.",
+                utc_z(since),
+                utc_z(now - DEFAULT_ORDER_HISTORY),
+            )
+        domain = shop.get("myshopifyDomain")
+        if domain and domain != self.settings.shop:
+            self.logger.warning("shop=%s answers as %s", self.settings.shop, domain)
+        return ShopAccess(str(shop.get("currencyCode")), shop.get("ianaTimezone"), scopes)
+
+    # --- changed orders -------------------------------------------------------------------
+
+    def _changed_orders(self, window: Window, store: Store) -> Iterator[Normalised]:
+        cutoff = window.end - timedelta(days=self.settings.bulk_threshold_days)
+        saved = self.stream_state.get(BULK_STATE_KEY)
+        start = window.start
+        if isinstance(saved, dict) or start < cutoff:
+            bulk_window = self._bulk_window(saved, Window(start, cutoff))
+            yield from self._bulk_orders(bulk_window, store)
+            start = max(start, bulk_window.end)
+        for part in plan_windows(Window(start, window.end), self._count, self.window_target):
+            yield from self._paged_orders(part, store)
+
+    def _count(self, window: Window, limit: int) -> int:
+        search = window.search(include_test_orders=self.settings.include_test_orders)
+        data = self.graphql("OrdersCount", ORDERS_COUNT, {"query": search, "limit": limit})
+        return int((data.get("ordersCount") or {}).get("count") or 0)
+
+    def _paged_orders(self, window: Window, store: Store) -> Iterator[Normalised]:
+        search = window.search(include_test_orders=self.settings.include_test_orders)
+        first = self.settings.page_size
+        after: str | None = None
+        while True:
+            variables = {"first": first, "after": after, "query": search}
+            try:
+                data = self.graphql("OrdersPage", ORDERS_PAGE, variables)
+            except QueryCostTooHighError as exc:
+                first = _smaller_page(first, exc)
+                self.logger.info(
+                    "query cost %s over %s: page_size=%s", exc.cost, exc.max_cost, first
+                )
+                continue
+            page = data.get("orders") or {}
+            for raw in page.get("nodes") or []:
+                converted = self._normalise(raw, store)
+                if converted is not None:
+                    yield converted
+            info = page.get("pageInfo") or {}
+            if not info.get("hasNextPage"):
+                return
+            after = info.get("endCursor")
+
+    def _normalise(self, raw: JSON, store: Store) -> Normalised | None:
+        if raw.get("test") and not self.settings.include_test_orders:
+            return None
+        complete_order(raw, self.graphql)
+        result = normalise_order(raw, store)
+        for note in result.notes:
+            self.logger.warning("explicit difference mapping: %s", note)
+        return result
+
+    # --- bulk -----------------------------------------------------------------------------
+
+    def _bulk_window(self, saved: object, planned: Window) -> Window:
+        if isinstance(saved, dict) and saved.get("start") and saved.get("end"):
+            return Window(
+                datetime.fromisoformat(str(saved["start"])),
+                datetime.fromisoformat(str(saved["end"])),
+            )
+        return planned
+
+    def _bulk_orders(self, window: Window, store: Store) -> Iterator[Normalised]:
+        runner = BulkRunner(
+            self.graphql,
+            poll_seconds=self.bulk_poll_seconds,
+            timeout_seconds=self.bulk_timeout_seconds,
+        )
+        saved = self.stream_state.get(BULK_STATE_KEY)
+        operation_id = saved.get("id") if isinstance(saved, dict) else None
+        if operation_id and not self._resumable(runner, str(operation_id)):
+            operation_id = None
+        if not operation_id:
+            search = window.search(include_test_orders=self.settings.include_test_orders)
+            operation_id = runner.start(search)
+            self.stream_state[BULK_STATE_KEY] = {
+                "id": operation_id,
+                "start": utc_z(window.start),
+                "end": utc_z(window.end),
+            }
+            # The id must survive a crash while Shopify works: write it now.
+            self._write_state_message()
+        self.logger.info(
+            "bulk operation=%s window=%s..%s",
+            legacy_id(operation_id),
+            utc_z(window.start),
+            utc_z(window.end),
+        )
+        url = runner.wait(str(operation_id))
+        orders = group_rows(self._download(url)) if url else []
+        self._hydrate(orders)
+        for raw in orders:
+            converted = self._normalise(raw, store)
+            if converted is not None:
+                yield converted
+        self.stream_state.pop(BULK_STATE_KEY, None)
+
+    def _resumable(self, runner: BulkRunner, operation_id: str) -> bool:
+        """Whether a bulk operation kept in the state can still deliver its result."""
+        try:
+            status = runner.status(operation_id).status
+        except BulkOperationError:
+            status = "UNKNOWN"
+        if status in FINISHED_BAD or status == "UNKNOWN":
+            self.logger.warning(
+                "bulk operation=%s from the state ended %s: starting a new one",
+                legacy_id(operation_id),
+                status,
+            )
+            return False
+        return True
+
+    def _download(self, url: str) -> list[str]:
+        """The JSONL lines of a bulk result, retried like every request of the tap."""
+        fetch = cast(
+            "Callable[[str], list[str]]", self.request_decorator(cast("Any", _fetch_lines))
+        )
+        return fetch(url)
+
+    def _hydrate(self, orders: list[JSON]) -> None:
+        """Bulk results carry only the ids of refunds: read them through their orders.
+
+        Raises:
+            BulkOperationError: when Shopify no longer returns an order of the bulk result.
+        """
+        refunded = [order["id"] for order in orders if order.get("refunds")]
+        found: dict[str, JSON] = {}
+        for offset in range(0, len(refunded), HYDRATE_BATCH):
+            ids = refunded[offset : offset + HYDRATE_BATCH]
+            data = self.graphql("Hydrate", nodes_query("Order", ORDER_REFUNDS), {"ids": ids})
+            found.update({n["id"]: n for n in data.get("nodes") or [] if isinstance(n, dict)})
+        for order in orders:
+            if not order.get("refunds"):
+                continue
+            if order["id"] not in found:
+                msg = f"order {legacy_id(order['id'])} of the bulk result could not be read again"
+                raise BulkOperationError(msg)
+            order["refunds"] = found[order["id"]]["refunds"]
+
+    # --- deletions ------------------------------------------------------------------------
+
+    def _deletions(self, window: Window, store: Store, currency: str) -> list[Normalised]:
+        search = (
+            f"subject_type:ORDER AND action:destroy AND created_at:>='{utc_z(window.start)}'"
+            f" AND created_at:<='{utc_z(window.end)}'"
+        )
+        tombstones: list[Normalised] = []
+        after: str | None = None
+        while True:
+            data = self.graphql(
+                "DeletedOrders", DELETED_ORDERS, {"first": 250, "after": after, "query": search}
+            )
+            events = data.get("events") or {}
+            for event in events.get("nodes") or []:
+                order_id = legacy_id(event.get("subjectId"))
+                deleted_at = timestamp(event.get("createdAt"))
+                if event.get("action") != "destroy" or not order_id or not deleted_at:
+                    continue
+                tombstones.append(
+                    Normalised(deleted_order(order_id, deleted_at, currency, store), [])
+                )
+            info = events.get("pageInfo") or {}
+            if not info.get("hasNextPage"):
+                break
+            after = info.get("endCursor")
+        return sorted(tombstones, key=lambda n: str(n.order["updated_at"]))
+
+
+def _fetch_lines(url: str) -> list[str]:
+    # A signed URL on Shopify's storage: the access token is not sent there.
+    with requests.get(url, stream=True, timeout=DOWNLOAD_TIMEOUT_SECONDS) as response:
+        if response.status_code >= 500:  # noqa: PLR2004 - the server error range
+            msg = f"bulk result download answered {response.status_code}"
+            raise ShopifyRetriableError(msg)
+        if response.status_code >= 400:  # noqa: PLR2004 - e.g. an expired URL (kept 7 days)
+            msg = f"bulk result download answered {response.status_code}; the next run starts over"
+            raise BulkOperationError(msg)
+        return list(read_lines(response.iter_content(chunk_size=1 << 20)))
+
+
+def _smaller_page(first: int, exc: QueryCostTooHighError) -> int:
+    if first <= 1:
+        raise exc
+    return max(1, min(first - 1, first * exc.max_cost // max(exc.cost, 1)))
+
+
+class RefundsStream(ShopifyStream):
+    """Canonical refunds, one per Shopify refund, read from the orders that changed."""
+
+    name = "refunds"
+    primary_keys: ClassVar[list[str]] = ["id"]
+    replication_key = "updated_at"
+    is_sorted = True
+    parent_stream_type = OrdersStream
+    state_partitioning_keys: ClassVar[list[str]] = []
+    schema = canonical_schema("refunds")
+
+    @property
+    def check_sorted(self) -> bool:
+        """Off, as for orders: lookback re-reads start below the bookmark on purpose."""
+        return False
+
+    def get_records(self, context: Context | None) -> Iterable[JSON]:
+        """The refunds of the order the parent stream just emitted."""
+        if not context:
+            return
+        orders = self._tap.streams["orders"]
+        if isinstance(orders, OrdersStream):
+            yield from orders.take_refunds(str(context["order_source_id"]))
