@@ -1,0 +1,206 @@
+"""QuickBooks request bodies built from mapped documents (pure functions, no I/O).
+
+Amounts: the contract carries them as decimal strings; QuickBooks takes JSON numbers, so the
+known numeric fields become `Decimal` here and `qbo_json.dumps` writes them verbatim.
+
+Ownership marker: every document K-Connector writes carries ``[kc:<external_id> v<version>]`` in
+its PrivateNote (Notes for a Customer), the version being the start of the mapped body's hash. If
+the ledger is lost, the target finds its own documents by DocNumber (or TxnDate, or DisplayName)
+and this marker before creating anything; and when a write was committed but its answer lost, the
+version tells that QuickBooks already holds exactly this content.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from decimal import Decimal, InvalidOperation
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
+
+# Field names whose values are numbers in the QuickBooks API (Accounting API entity pages,
+# e.g. https://developer.intuit.com/app/developer/qbo/docs/api/accounting/all-entities/salesreceipt).
+NUMERIC_FIELDS = frozenset(
+    {
+        "Amount",
+        "Balance",
+        "DiscountAmount",
+        "DiscountPercent",
+        "ExchangeRate",
+        "HomeBalance",
+        "HomeTotalAmt",
+        "NetAmountTaxable",
+        "Qty",
+        "RemainingCredit",
+        "TaxAmount",
+        "TaxInclusiveAmt",
+        "TaxPercent",
+        "TotalAmt",
+        "TotalTax",
+        "UnappliedAmt",
+        "UnitPrice",
+    }
+)
+# Where the marker goes, and the field's length limit (entity reference pages: PrivateNote 4000,
+# Customer Notes 2000). Items, accounts and payment methods have no notes field: they carry no
+# marker (a reference-created one is found again through the ledger or by its unique name).
+MARKER_FIELDS: Mapping[str, tuple[str, int]] = {
+    "Customer": ("Notes", 2000),
+    "SalesReceipt": ("PrivateNote", 4000),
+    "Invoice": ("PrivateNote", 4000),
+    "Payment": ("PrivateNote", 4000),
+    "RefundReceipt": ("PrivateNote", 4000),
+    "CreditMemo": ("PrivateNote", 4000),
+}
+# Name fields QuickBooks keeps unique (Customer/Vendor/Employee DisplayName share one namespace).
+UNIQUE_NAME_FIELDS: Mapping[str, tuple[str, int]] = {
+    "Customer": ("DisplayName", 500),
+    "Item": ("Name", 100),
+    "Account": ("Name", 100),
+    "PaymentMethod": ("Name", 31),
+}
+SPARSE_ENTITIES = frozenset({"Customer", "Item", "Account", "PaymentMethod"})
+_SYSTEM_FIELDS = frozenset({"Id", "SyncToken", "sparse", "MetaData", "domain"})
+
+
+VERSION_LENGTH = 12
+
+
+def marker(external_id: str, version: str | None = None) -> str:
+    """The ownership marker of a document (with the content version when known)."""
+    if version:
+        return f"[kc:{external_id} v{version[:VERSION_LENGTH]}]"
+    return f"[kc:{external_id}]"
+
+
+def _marker_pattern(external_id: str) -> re.Pattern[str]:
+    return re.compile(re.escape(f"[kc:{external_id}") + r"(?: v([0-9a-f]+))?\]")
+
+
+def _note(entity: str, document: Mapping[str, Any]) -> str:
+    if entity not in MARKER_FIELDS:
+        return ""
+    name, _ = MARKER_FIELDS[entity]
+    return str(document.get(name) or "")
+
+
+def has_marker(entity: str, document: Mapping[str, Any], external_id: str) -> bool:
+    """Whether a QuickBooks document carries the marker of `external_id`."""
+    return _marker_pattern(external_id).search(_note(entity, document)) is not None
+
+
+def marker_version(entity: str, document: Mapping[str, Any], external_id: str) -> str | None:
+    """The content version in a document's marker, if it has one."""
+    found = _marker_pattern(external_id).search(_note(entity, document))
+    return found.group(1) if found else None
+
+
+def with_numbers(value: Any) -> Any:  # noqa: ANN401 - any JSON value
+    """A copy where decimal strings in numeric fields are `Decimal` (nothing else changes)."""
+    if isinstance(value, dict):
+        converted: dict[str, Any] = {}
+        for key, item in value.items():
+            if key in NUMERIC_FIELDS and isinstance(item, str):
+                try:
+                    converted[key] = Decimal(item)
+                except InvalidOperation:
+                    converted[key] = item  # QuickBooks will name the field in its fault
+            else:
+                converted[key] = with_numbers(item)
+        return converted
+    if isinstance(value, list):
+        return [with_numbers(item) for item in value]
+    return value
+
+
+def _with_marker(
+    entity: str, body: dict[str, Any], external_id: str, version: str | None
+) -> dict[str, Any]:
+    if entity not in MARKER_FIELDS:
+        return body
+    name, limit = MARKER_FIELDS[entity]
+    tag = marker(external_id, version)
+    note = _marker_pattern(external_id).sub("", str(body.get(name) or "")).rstrip("\n")
+    room = limit - len(tag) - 1
+    note = note[:room] if len(note) > room else note
+    return {**body, name: f"{note}\n{tag}" if note else tag}
+
+
+def create_payload(
+    entity: str,
+    resolved_body: Mapping[str, Any],
+    external_id: str,
+    *,
+    version: str | None = None,
+) -> dict[str, Any]:
+    """The body of a create: the resolved document with numbers and the marker."""
+    body = {k: v for k, v in resolved_body.items() if k not in _SYSTEM_FIELDS}
+    converted: dict[str, Any] = with_numbers(_with_marker(entity, body, external_id, version))
+    return converted
+
+
+def update_payload(  # noqa: PLR0913 - the document, its identity in QuickBooks and its version
+    entity: str,
+    resolved_body: Mapping[str, Any],
+    external_id: str,
+    *,
+    qbo_id: str,
+    sync_token: str,
+    version: str | None = None,
+) -> dict[str, Any]:
+    """An update with the ledger's Id and SyncToken: full for transactions, sparse for names.
+
+    A transaction is K-Connector's own document: a full update makes QuickBooks derive every
+    computed field (TxnTaxDetail, TotalAmt, Balance) from the lines sent, whereas a sparse
+    update that replaces the lines may keep a stale tax detail. Name-list entities (Customer)
+    are shared with the bookkeeper, so only the fields the mapper sets change (sparse update:
+    https://developer.intuit.com/app/developer/qbo/docs/api/accounting/all-entities/customer).
+    """
+    body = create_payload(entity, resolved_body, external_id, version=version)
+    return {**body, "Id": qbo_id, "SyncToken": sync_token, "sparse": entity in SPARSE_ENTITIES}
+
+
+def reference_payload(qbo_id: str, sync_token: str) -> dict[str, Any]:
+    """The body of a void or delete: only Id and SyncToken."""
+    return {"Id": qbo_id, "SyncToken": sync_token}
+
+
+def batch_item(
+    batch_id: str, entity: str, operation: str, payload: Mapping[str, Any]
+) -> dict[str, Any]:
+    """One BatchItemRequest entry (operations create, update, delete)."""
+    return {"bId": batch_id, "operation": operation, entity: dict(payload)}
+
+
+def unique_name(entity: str, name: str, key: str) -> str:
+    """A deterministic variant of a taken name: ``"<name> (kc-<6 hex of key>)"``, within limits."""
+    _, limit = UNIQUE_NAME_FIELDS.get(entity, ("", 500))
+    suffix = f" (kc-{hashlib.sha256(key.encode()).hexdigest()[:6]})"
+    return name[: max(1, limit - len(suffix))] + suffix
+
+
+def rename(entity: str, body: Mapping[str, Any], key: str) -> dict[str, Any] | None:
+    """`body` with its unique name replaced by `unique_name`, or None if it has none."""
+    field, _ = UNIQUE_NAME_FIELDS.get(entity, ("", 0))
+    current = body.get(field) if field else None
+    if not isinstance(current, str) or not current:
+        return None
+    return {**body, field: unique_name(entity, current, key)}
+
+
+def lookup_values(entity: str, body: Mapping[str, Any], key: str) -> Iterable[tuple[str, str]]:
+    """(field, value) pairs to find an already-written copy of this document in QuickBooks."""
+    if entity in UNIQUE_NAME_FIELDS:
+        field, _ = UNIQUE_NAME_FIELDS[entity]
+        name = body.get(field)
+        if isinstance(name, str) and name:
+            yield field, name
+            yield field, unique_name(entity, name, key)
+        return
+    for field in ("DocNumber", "TxnDate"):
+        value = body.get(field)
+        if isinstance(value, str) and value:
+            yield field, value
+            return

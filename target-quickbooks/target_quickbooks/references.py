@@ -1,0 +1,376 @@
+"""Resolve the mapper's symbolic references to QuickBooks Ids, with query + cache.
+
+A reference is ``{"by": id|name|sku|external_id|email, "value", "entity"?, "fallback"?,
+"on_missing": error|create|default, "create"?, "default"?, "guidance"?}``. `by: id` is taken
+as is; `external_id` is looked up in the ledger (documents and entities this pipeline created);
+the others are queried once per value (in bulk, `IN (...)`) and cached for the run. When nothing
+is found, the fallback is tried, then the policy applies: `error` -> a data error carrying the
+contract's guidance; `default` -> the default reference; `create` -> the entity is created from
+`create` (its own references resolved first) with a deterministic requestid and recorded in the
+ledger, renamed deterministically if QuickBooks says the name is taken (DisplayName is unique
+across Customer, Vendor and Employee: code 6240).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypeGuard
+
+from target_quickbooks import error_catalog, payloads, query_language
+from target_quickbooks.errors import DataError
+from target_quickbooks.request_ids import content_hash, write_request_id
+from target_quickbooks.store.ledger import LedgerEntry, LedgerStatus
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Mapping
+
+    from target_quickbooks.client import QuickBooksClient
+    from target_quickbooks.store.ledger import Ledger
+
+# Entity a reference field points to when the reference does not say.
+IMPLIED_ENTITIES: Mapping[str, str] = {
+    "CustomerRef": "Customer",
+    "ItemRef": "Item",
+    "TaxCodeRef": "TaxCode",
+    "TxnTaxCodeRef": "TaxCode",
+    "PaymentMethodRef": "PaymentMethod",
+    "DepositToAccountRef": "Account",
+    "AccountRef": "Account",
+    "IncomeAccountRef": "Account",
+    "ExpenseAccountRef": "Account",
+    "AssetAccountRef": "Account",
+    "DiscountAccountRef": "Account",
+    "ARAccountRef": "Account",
+    "ClassRef": "Class",
+    "DepartmentRef": "Department",
+    "SalesTermRef": "Term",
+    "ParentRef": "Customer",
+}
+# The field each lookup kind filters on.
+LOOKUP_FIELDS: Mapping[tuple[str, str], str] = {
+    ("Customer", "name"): "DisplayName",
+    ("Customer", "email"): "PrimaryEmailAddr",
+    ("Item", "sku"): "Sku",
+}
+_IN_CHUNK = 30
+_GUIDANCE_CODE = re.compile(r"^(MAP-[A-Z0-9-]+)\b")
+
+
+@dataclass(frozen=True)
+class SymbolicRef:
+    """A parsed reference."""
+
+    by: str
+    value: str
+    entity: str | None
+    on_missing: str
+    fallback: SymbolicRef | None
+    default: SymbolicRef | None
+    create: Mapping[str, Any] | None
+    guidance: str | None
+
+    @classmethod
+    def parse(cls, raw: Mapping[str, Any], implied_entity: str | None) -> SymbolicRef:
+        """Read a reference object (shape checked by `contract`)."""
+        entity = raw.get("entity") or implied_entity
+        fallback = raw.get("fallback")
+        default = raw.get("default")
+        return cls(
+            by=str(raw["by"]),
+            value=str(raw["value"]),
+            entity=str(entity) if entity else None,
+            on_missing=str(raw.get("on_missing") or "error"),
+            fallback=cls.parse(fallback, entity) if isinstance(fallback, dict) else None,
+            default=cls.parse(default, entity) if isinstance(default, dict) else None,
+            create=raw.get("create") if isinstance(raw.get("create"), dict) else None,
+            guidance=str(raw["guidance"]) if raw.get("guidance") else None,
+        )
+
+    def describe(self) -> str:
+        """Human description without PII (e-mail values are not repeated)."""
+        shown = "<e-mail>" if self.by == "email" else repr(self.value)
+        return f"{self.entity or 'entity'} with {self.by} {shown}"
+
+
+def is_symbolic(value: object) -> TypeGuard[dict[str, Any]]:
+    """Whether a body value is a symbolic reference."""
+    return isinstance(value, dict) and "by" in value and "value" in value
+
+
+def find_refs(body: object, key: str | None = None) -> Iterable[SymbolicRef]:
+    """Every top-level symbolic reference in a body (depth first), with its implied entity."""
+    if is_symbolic(body):
+        yield SymbolicRef.parse(body, IMPLIED_ENTITIES.get(key or ""))
+        return
+    if isinstance(body, dict):
+        for child_key, child in body.items():
+            yield from find_refs(child, child_key)
+    elif isinstance(body, list):
+        for child in body:
+            yield from find_refs(child, key)
+
+
+def external_id_dependencies(body: object) -> set[str]:
+    """external_ids the body refers to (written first when they are in the same run)."""
+    return {ref.value for ref in find_refs(body) if ref.by == "external_id"}
+
+
+def required_external_ids(body: object) -> set[str]:
+    """external_ids the body cannot do without: no fallback, no default, no create."""
+    return {
+        ref.value
+        for ref in find_refs(body)
+        if ref.by == "external_id" and ref.fallback is None and ref.on_missing == "error"
+    }
+
+
+def lookup_field(entity: str, by: str) -> str | None:
+    """The queried field for a lookup kind, or None if the kind needs no query."""
+    if by in {"id", "external_id"}:
+        return None
+    if (entity, by) in LOOKUP_FIELDS:
+        return LOOKUP_FIELDS[(entity, by)]
+    if by == "name":
+        return "Name"
+    return None
+
+
+def _field_value(document: Mapping[str, Any], field: str) -> str | None:
+    value = document.get(field)
+    if isinstance(value, dict):
+        value = value.get("Address", value.get("value"))
+    return str(value) if value is not None else None
+
+
+def _guidance_code(guidance: str | None) -> str | None:
+    """A mapper code (``MAP-UNKNOWN-SKU``...) the guidance starts with (docs/mapping.md)."""
+    match = _GUIDANCE_CODE.match(guidance or "")
+    return match.group(1) if match else None
+
+
+def _id_order(document: Mapping[str, Any]) -> tuple[int, str]:
+    # Oldest first among duplicates: QuickBooks Ids are numeric strings that grow.
+    text = str(document.get("Id", ""))
+    return (len(text), text)
+
+
+class UnresolvedReferenceError(DataError):
+    """A reference that cannot be resolved under its policy."""
+
+
+class ReferenceResolver:
+    """Resolves references for one company; the cache lives as long as the resolver."""
+
+    def __init__(
+        self,
+        realm_id: str,
+        client: QuickBooksClient,
+        ledger: Ledger,
+        *,
+        on_created: Callable[[LedgerEntry, str | None], None] | None = None,
+    ) -> None:
+        """Bind to the client (queries, creates) and the ledger (external_id refs)."""
+        self._realm = realm_id
+        self._client = client
+        self._ledger = ledger
+        self._on_created = on_created
+        self._cache: dict[tuple[str, str, str], str | None] = {}
+
+    @staticmethod
+    def _key(entity: str, by: str, value: str) -> tuple[str, str, str]:
+        return (entity, by, value.casefold())
+
+    # ------------------------------------------------------------ lookups
+
+    def _lookups_needed(self, refs: Iterable[SymbolicRef]) -> list[SymbolicRef]:
+        """The query-able references resolution may reach.
+
+        A fallback chain stops where an Id or the ledger already answers, so a customer known
+        by external_id is not looked up by e-mail and name again.
+        """
+        refs = list(refs)
+        known = self._ledger.get_many(self._realm, {r.value for r in refs if r.by == "external_id"})
+        needed: list[SymbolicRef] = []
+        for ref in refs:
+            candidate: SymbolicRef | None = ref
+            while candidate is not None:
+                if candidate.by == "id" or (
+                    candidate.by == "external_id" and candidate.value in known
+                ):
+                    break
+                needed.append(candidate)
+                candidate = candidate.fallback
+            else:
+                if ref.on_missing == "default" and ref.default is not None:
+                    needed.extend(self._lookups_needed([ref.default]))
+        return needed
+
+    def prefetch(self, refs: Iterable[SymbolicRef]) -> None:
+        """Query, in bulk, every (entity, field, value) resolution may need; cache the answers."""
+        self._query_values(self._lookups_needed(refs))
+
+    def _query_values(self, refs: Iterable[SymbolicRef]) -> None:
+        wanted: dict[tuple[str, str, str], set[str]] = {}
+        for ref in refs:
+            if ref.entity is None:
+                continue
+            field = lookup_field(ref.entity, ref.by)
+            if field is None or self._key(ref.entity, ref.by, ref.value) in self._cache:
+                continue
+            wanted.setdefault((ref.entity, ref.by, field), set()).add(ref.value)
+        for (entity, by, field), values in sorted(wanted.items()):
+            ordered = sorted(values)
+            for start in range(0, len(ordered), _IN_CHUNK):
+                chunk = ordered[start : start + _IN_CHUNK]
+                found = self._query_all(entity, field, chunk)
+                for value in chunk:
+                    self._cache.setdefault(self._key(entity, by, value), None)
+                for document in sorted(found, key=_id_order):
+                    matched = _field_value(document, field)
+                    key = self._key(entity, by, matched or "")
+                    if matched is not None and self._cache.get(key) is None and key in self._cache:
+                        self._cache[key] = str(document["Id"])
+
+    def _query_all(self, entity: str, field: str, values: list[str]) -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = []
+        start = 1
+        while True:
+            page = self._client.query(
+                query_language.select_in(entity, field, values, start_position=start)
+            )
+            found.extend(page)
+            if len(page) < query_language.MAX_RESULTS:
+                return found
+            start += len(page)
+
+    def _lookup(self, ref: SymbolicRef) -> str | None:
+        if ref.by == "id":
+            return ref.value
+        if ref.by == "external_id":
+            entry = self._ledger.get(self._realm, ref.value)
+            return entry.qbo_id if entry is not None else None
+        if ref.entity is None or lookup_field(ref.entity, ref.by) is None:
+            return None
+        key = self._key(ref.entity, ref.by, ref.value)
+        if key not in self._cache:
+            self._query_values([ref])
+        return self._cache.get(key)
+
+    # ---------------------------------------------------------- resolution
+
+    def resolve_ref(self, ref: SymbolicRef, path: str) -> str:
+        """The QuickBooks Id a reference names.
+
+        Raises:
+            UnresolvedReferenceError: nothing found and the policy is `error` (or fails).
+            DeliveryError: a create failed (its class decides what happens).
+        """
+        if ref.on_missing == "create" and ref.entity is not None:
+            # Created by an earlier run: the ledger knows it, no query needed.
+            created = self._ledger.get(self._realm, self._created_key(ref))
+            if created is not None:
+                return created.qbo_id
+        candidate: SymbolicRef | None = ref
+        while candidate is not None:
+            found = self._lookup(candidate)
+            if found is not None:
+                return found
+            candidate = candidate.fallback
+        if ref.on_missing == "default" and ref.default is not None:
+            return self.resolve_ref(ref.default, path)
+        if ref.on_missing == "create" and ref.create is not None and ref.entity is not None:
+            return self._create(ref, path, ref.entity, ref.create)
+        if ref.by == "external_id":
+            msg = f"{path}: the document {ref.value!r} it depends on is not in QuickBooks yet"
+            raise UnresolvedReferenceError(
+                msg,
+                code=error_catalog.MISSING_DEPENDENCY,
+                element=path,
+                guidance=ref.guidance
+                or (
+                    f"Deliver {ref.value!r} first (see its own dead letter, if any), then "
+                    "retry this record."
+                ),
+            )
+        msg = f"{path}: no {ref.describe()} in QuickBooks"
+        raise UnresolvedReferenceError(
+            msg,
+            code=_guidance_code(ref.guidance) or error_catalog.UNRESOLVED_REFERENCE,
+            element=path,
+            guidance=ref.guidance
+            or (
+                f"Create the {ref.entity or 'entity'} in QuickBooks (or change the mapping "
+                f"rule for {path}), then retry this record."
+            ),
+        )
+
+    def resolve_body(self, body: Mapping[str, Any]) -> dict[str, Any]:
+        """A copy of `body` with every symbolic reference replaced by its Id."""
+        return {k: self._resolve_value(v, f"body.{k}", k) for k, v in body.items()}
+
+    def _resolve_value(self, value: object, path: str, key: str | None) -> object:
+        if is_symbolic(value):
+            ref = SymbolicRef.parse(value, IMPLIED_ENTITIES.get(key or ""))
+            entity_id = self.resolve_ref(ref, path)
+            # `...Ref` fields take {"value": Id}; plain id fields (LinkedTxn.TxnId) the Id.
+            return {"value": entity_id} if (key or "").endswith("Ref") else entity_id
+        if isinstance(value, dict):
+            return {k: self._resolve_value(v, f"{path}.{k}", k) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self._resolve_value(v, f"{path}[{i}]", key) for i, v in enumerate(value)]
+        return value
+
+    @staticmethod
+    def _created_key(ref: SymbolicRef) -> str:
+        """The ledger key of an entity created for a reference.
+
+        A reference by external_id names the entity itself (e.g. the order's customer), so the
+        created entity is recorded under that id and later references find it directly.
+        """
+        if ref.by == "external_id":
+            return ref.value
+        return f"ref:{ref.entity}:{ref.by}:{ref.value}"
+
+    def _create(self, ref: SymbolicRef, path: str, entity: str, create: Mapping[str, Any]) -> str:
+        ledger_key = self._created_key(ref)
+        body = self.resolve_body(create)
+        attempts = [body]
+        renamed = payloads.rename(entity, body, ledger_key)
+        if renamed is not None:
+            attempts.append(renamed)
+        for index, attempt in enumerate(attempts):
+            payload = payloads.create_payload(entity, attempt, ledger_key)
+            request_id = write_request_id(
+                self._realm, entity, ledger_key, "create", content_hash(payload)
+            )
+            try:
+                document, tid = self._client.write(entity, payload, request_id=request_id)
+            except DataError as exc:
+                if exc.code == "6240" and index + 1 < len(attempts):
+                    continue  # name taken (e.g. by a vendor): try the suffixed name
+                msg = f"{path}: could not create {ref.describe()}: {exc.message}"
+                raise UnresolvedReferenceError(
+                    msg,
+                    code=exc.code,
+                    element=path,
+                    guidance=ref.guidance or exc.guidance,
+                ) from None
+            created = LedgerEntry(
+                realm_id=self._realm,
+                external_id=ledger_key,
+                entity=entity,
+                qbo_id=str(document["Id"]),
+                sync_token=str(document.get("SyncToken", "0")),
+                body_hash=content_hash(dict(create)),
+                status=LedgerStatus.ACTIVE,
+                request_id=request_id,
+                snapshot=document,
+            )
+            self._ledger.put_many([created])
+            if self._on_created is not None:
+                self._on_created(created, tid)
+            self._cache[self._key(entity, ref.by, ref.value)] = created.qbo_id
+            return created.qbo_id
+        msg = "no create attempt was made"  # unreachable: `attempts` is never empty
+        raise AssertionError(msg)

@@ -1,0 +1,1 @@
+"""Alembic migrations of the target store (applied automatically at start)."""

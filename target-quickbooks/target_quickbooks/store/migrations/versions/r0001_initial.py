@@ -1,0 +1,90 @@
+"""Initial schema: ledger, oauth_tokens, audit_log, dead_letters.
+
+Revision ID: 0001
+Revises:
+Create Date: 2026-11-25
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0001"
+down_revision = None
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    """Create the four tables of the first schema version."""
+    op.create_table(
+        "ledger",
+        sa.Column("realm_id", sa.String(32), primary_key=True),
+        sa.Column("external_id", sa.String(512), primary_key=True),
+        sa.Column("entity", sa.String(32), nullable=False),
+        sa.Column("qbo_id", sa.String(64), nullable=False),
+        sa.Column("sync_token", sa.String(32), nullable=False),
+        sa.Column("body_hash", sa.String(64), nullable=False),
+        sa.Column("status", sa.String(16), nullable=False),
+        sa.Column("request_id", sa.String(50), nullable=True),
+        sa.Column("snapshot", sa.JSON, nullable=True),
+        sa.Column("source_updated_at", sa.String(40), nullable=True),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    )
+    op.create_index("ix_ledger_entity_qbo_id", "ledger", ["realm_id", "entity", "qbo_id"])
+    op.create_table(
+        "oauth_tokens",
+        sa.Column("realm_id", sa.String(32), primary_key=True),
+        sa.Column("refresh_token", sa.Text, nullable=False),
+        sa.Column("access_token", sa.Text, nullable=True),
+        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("rotated_at", sa.DateTime(timezone=True), nullable=False),
+    )
+    op.create_table(
+        "audit_log",
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("ts", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("realm_id", sa.String(32), nullable=False),
+        sa.Column("external_id", sa.String(512), nullable=True),
+        sa.Column("entity", sa.String(32), nullable=True),
+        sa.Column("qbo_id", sa.String(64), nullable=True),
+        sa.Column("operation", sa.String(32), nullable=False),
+        sa.Column("request_id", sa.String(50), nullable=True),
+        sa.Column("intuit_tid", sa.String(80), nullable=True),
+        sa.Column("outcome", sa.String(32), nullable=False),
+        sa.Column("error_class", sa.String(16), nullable=True),
+        sa.Column("error_code", sa.String(40), nullable=True),
+        sa.Column("message", sa.Text, nullable=True),
+        sa.Column("before", sa.JSON, nullable=True),
+        sa.Column("after", sa.JSON, nullable=True),
+    )
+    op.create_index("ix_audit_log_external_id", "audit_log", ["realm_id", "external_id"])
+    op.create_table(
+        "dead_letters",
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("realm_id", sa.String(32), nullable=False),
+        sa.Column("external_id", sa.String(512), nullable=False),
+        sa.Column("stream", sa.String(64), nullable=False),
+        sa.Column("error_class", sa.String(16), nullable=False),
+        sa.Column("error_code", sa.String(40), nullable=False),
+        sa.Column("field", sa.String(256), nullable=True),
+        sa.Column("message", sa.Text, nullable=False),
+        sa.Column("guidance", sa.Text, nullable=False),
+        sa.Column("record", sa.JSON, nullable=True),
+        sa.Column("attempts", sa.Integer, nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("resolved_at", sa.DateTime(timezone=True), nullable=True),
+    )
+    op.create_index(
+        "ix_dead_letters_open", "dead_letters", ["realm_id", "external_id", "resolved_at"]
+    )
+
+
+def downgrade() -> None:
+    """Drop the four tables."""
+    op.drop_table("dead_letters")
+    op.drop_table("audit_log")
+    op.drop_table("oauth_tokens")
+    op.drop_table("ledger")

@@ -1,0 +1,355 @@
+"""target-quickbooks: the Singer target and its settings."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, NoReturn
+
+import requests
+from singer_sdk import typing as th
+from singer_sdk.helpers.capabilities import PluginCapabilities
+from singer_sdk.target_base import Target
+
+from target_quickbooks import error_catalog
+from target_quickbooks.alerts import Alert, send_alert
+from target_quickbooks.auth import TokenManager
+from target_quickbooks.client import QuickBooksClient
+from target_quickbooks.contract import DEAD_LETTER_STREAM, DOCUMENT_STREAMS
+from target_quickbooks.delivery import DeliveryEngine
+from target_quickbooks.errors import DeliveryError, SystemFaultError
+from target_quickbooks.rate_limits import RealmRateLimiter
+from target_quickbooks.references import ReferenceResolver
+from target_quickbooks.settings import (
+    DEFAULT_MINOR_VERSION,
+    DEFAULT_RATE_LIMIT_WINDOW_SECONDS,
+    DEFAULT_REQUEST_TIMEOUT_SECONDS,
+    QBO_BATCH_REQUESTS_PER_MINUTE,
+    QBO_MAX_BATCH_ITEMS,
+    QBO_REQUESTS_PER_MINUTE,
+    Settings,
+)
+from target_quickbooks.sinks import DeadLetterSink, DocumentSink
+from target_quickbooks.store import Store, open_store
+from target_quickbooks.store.audit import AuditEntry
+
+if TYPE_CHECKING:
+    from singer_sdk.sinks import Sink
+
+
+class TargetQuickBooks(Target):
+    """Writes map-quickbooks documents to QuickBooks Online, exactly once."""
+
+    name = "target-quickbooks"
+    capabilities = [  # noqa: RUF012 - the SDK declares it as a plain class attribute
+        PluginCapabilities.ABOUT,
+        PluginCapabilities.STREAM_MAPS,
+        PluginCapabilities.STRUCTURED_LOGGING,
+    ]
+    default_sink_class = DocumentSink
+
+    config_jsonschema = th.PropertiesList(
+        th.Property(
+            "realm_id",
+            th.StringType,
+            required=True,
+            title="Realm ID",
+            description="The QuickBooks company id (realmId) to write to.",
+        ),
+        th.Property(
+            "client_id",
+            th.StringType,
+            required=True,
+            secret=True,
+            title="Client ID",
+            description="The Intuit app's client id (Keys & credentials).",
+        ),
+        th.Property(
+            "client_secret",
+            th.StringType,
+            required=True,
+            secret=True,
+            title="Client secret",
+            description="The Intuit app's client secret.",
+        ),
+        th.Property(
+            "refresh_token",
+            th.StringType,
+            required=True,
+            secret=True,
+            title="Refresh token",
+            description=(
+                "The refresh token from the OAuth consent. Used only until the target has "
+                "stored a newer (rotated) one in its database; set a new one after reconnecting."
+            ),
+        ),
+        th.Property(
+            "environment",
+            th.StringType,
+            default="sandbox",
+            allowed_values=["sandbox", "production"],
+            title="Environment",
+            description="Intuit environment of the company: sandbox or production.",
+        ),
+        th.Property(
+            "api_url",
+            th.StringType,
+            title="API base URL",
+            description=(
+                "Override of the API base URL (e.g. the local QuickBooks emulator, "
+                "http://127.0.0.1:PORT); defaults to the environment's Intuit URL."
+            ),
+        ),
+        th.Property(
+            "token_url",
+            th.StringType,
+            title="Token endpoint URL",
+            description="Override of the OAuth 2.0 token endpoint (e.g. the local emulator).",
+        ),
+        th.Property(
+            "minor_version",
+            th.StringType,
+            default=DEFAULT_MINOR_VERSION,
+            title="API minor version",
+            description="The `minorversion` sent with every request.",
+        ),
+        th.Property(
+            "database_url",
+            th.StringType,
+            title="Database URL",
+            description=(
+                "SQLAlchemy URL of the target's store (ledger, tokens, audit log, dead "
+                "letters). Default: SQLite at $MELTANO_PROJECT_ROOT/.meltano/target-quickbooks/"
+                "state.db, or ./.target-quickbooks/state.db outside Meltano. PostgreSQL: "
+                "postgresql+psycopg://user@host/db (install the `postgres` extra)."
+            ),
+        ),
+        th.Property(
+            "max_concurrency",
+            th.IntegerType,
+            default=4,
+            title="Max concurrency",
+            description="Requests in flight at once for the company (QuickBooks allows 10).",
+        ),
+        th.Property(
+            "use_batch_api",
+            th.BooleanType,
+            default=True,
+            title="Use the batch endpoint",
+            description="Send creates, updates and deletes through the batch endpoint.",
+        ),
+        th.Property(
+            "batch_size",
+            th.IntegerType,
+            default=QBO_MAX_BATCH_ITEMS,
+            title="Batch size",
+            description=(
+                f"Operations per batch request (QuickBooks: at most {QBO_MAX_BATCH_ITEMS})."
+            ),
+        ),
+        th.Property(
+            "requests_per_minute",
+            th.IntegerType,
+            default=QBO_REQUESTS_PER_MINUTE,
+            title="Requests per minute",
+            description="Client-side cap on requests per window for the company.",
+        ),
+        th.Property(
+            "batch_requests_per_minute",
+            th.IntegerType,
+            default=QBO_BATCH_REQUESTS_PER_MINUTE,
+            title="Batch requests per minute",
+            description="Client-side cap on batch requests per window for the company.",
+        ),
+        th.Property(
+            "rate_limit_window_seconds",
+            th.NumberType,
+            default=DEFAULT_RATE_LIMIT_WINDOW_SECONDS,
+            title="Rate-limit window (advanced)",
+            description=(
+                "Advanced: length of the limiter's 'minute' in seconds (60 plus a one-second "
+                "margin). Lower it only to test against a time-scaled emulator."
+            ),
+        ),
+        th.Property(
+            "request_timeout_seconds",
+            th.NumberType,
+            default=DEFAULT_REQUEST_TIMEOUT_SECONDS,
+            title="Request timeout",
+            description="Read timeout per request in seconds (QuickBooks stops at 120 s).",
+        ),
+        th.Property(
+            "max_attempts",
+            th.IntegerType,
+            default=8,
+            title="Max attempts",
+            description="Attempts per request for transient errors before dead-lettering.",
+        ),
+        th.Property(
+            "min_backoff_seconds",
+            th.NumberType,
+            default=1.0,
+            title="First backoff step",
+            description="First step of the exponential backoff (full jitter), in seconds.",
+        ),
+        th.Property(
+            "max_backoff_seconds",
+            th.NumberType,
+            default=60.0,
+            title="Max backoff",
+            description="Longest wait between attempts, Retry-After included, in seconds.",
+        ),
+        th.Property(
+            "alert_command",
+            th.StringType,
+            title="Alert command",
+            description=(
+                "Command run when a system error stops the run; receives the alert as JSON on "
+                "stdin and the message in KCONNECTOR_ALERT."
+            ),
+        ),
+        th.Property(
+            "alert_url",
+            th.StringType,
+            title="Alert URL",
+            description=(
+                "URL that receives the alert as a JSON POST when a system error stops the run."
+            ),
+        ),
+    ).to_dict()
+
+    @classmethod
+    def append_builtin_config(cls, config_jsonschema: dict[str, Any]) -> None:
+        """Only the plugin-wide built-ins (stream maps, logging).
+
+        The SDK's target built-ins do not apply: writes are keyed by external_id (no
+        `load_method`), the engine batches by QuickBooks' limits (no `batch_size_rows`), and
+        records are checked against the mapper's contract (no `add_record_metadata`).
+        """
+        super(Target, cls).append_builtin_config(config_jsonschema)
+
+    def __init__(self, **kwargs: Any) -> None:  # noqa: ANN401 - the SDK's keyword arguments
+        """Read the settings once; the QuickBooks connection opens with the first stream."""
+        super().__init__(**kwargs)
+        # Sinks share one engine and drain in order; concurrency lives inside the engine.
+        self.max_parallelism = 1
+        self.settings = Settings.from_config(self.config)
+        self._store: Store | None = None
+        self._engine: DeliveryEngine | None = None
+        self._session: requests.Session | None = None
+
+    # ------------------------------------------------------------ wiring
+
+    @property
+    def store(self) -> Store:
+        """The target's database (migrated on first use)."""
+        if self._store is None:
+            self._store = open_store(self.settings.database_url)
+        return self._store
+
+    @property
+    def delivery(self) -> DeliveryEngine:
+        """The delivery engine (built on first use)."""
+        if self._engine is None:
+            settings = self.settings
+            session = requests.Session()
+            self._session = session
+            tokens = TokenManager(
+                settings, self.store.tokens, session, audit=self.store.audit, logger=self.logger
+            )
+            limiter = RealmRateLimiter(
+                settings.realm_id,
+                requests_per_window=settings.requests_per_minute,
+                batches_per_window=settings.batch_requests_per_minute,
+                window_seconds=settings.rate_limit_window_seconds,
+                max_concurrency=settings.max_concurrency,
+            )
+            client = QuickBooksClient(settings, tokens, limiter, session, logger=self.logger)
+            store = self.store
+
+            def created(entry: Any, tid: str | None) -> None:  # noqa: ANN401 - a LedgerEntry
+                store.audit.append(
+                    [
+                        AuditEntry(
+                            realm_id=entry.realm_id,
+                            operation="create_reference",
+                            outcome="created",
+                            external_id=entry.external_id,
+                            entity=entry.entity,
+                            qbo_id=entry.qbo_id,
+                            request_id=entry.request_id,
+                            intuit_tid=tid,
+                            after=entry.snapshot,
+                        )
+                    ]
+                )
+
+            resolver = ReferenceResolver(
+                settings.realm_id, client, store.ledger, on_created=created
+            )
+            self._engine = DeliveryEngine(settings, client, store, resolver, self.logger)
+        return self._engine
+
+    def get_sink_class(self, stream_name: str) -> type[Sink]:  # noqa: RET503 - stop_run never returns
+        """DocumentSink for the document streams, DeadLetterSink for `dead_letters`."""
+        if stream_name in DOCUMENT_STREAMS:
+            return DocumentSink
+        if stream_name == DEAD_LETTER_STREAM:
+            return DeadLetterSink
+        known = ", ".join([*DOCUMENT_STREAMS, DEAD_LETTER_STREAM])
+        self.stop_run(
+            SystemFaultError(
+                f"unexpected stream {stream_name!r}",
+                code=error_catalog.UNKNOWN_STREAM,
+                guidance=(
+                    f"target-quickbooks reads map-quickbooks' streams only ({known}). Put "
+                    "map-quickbooks between the tap and this target, e.g. `meltano run "
+                    "tap-shopify-orders map-quickbooks target-quickbooks`."
+                ),
+            )
+        )
+
+    # ------------------------------------------------------------ ending
+
+    def process_endofpipe(self) -> None:
+        """Deliver everything, emit the final STATE, log the run's counts, release resources."""
+        super().process_endofpipe()
+        if self._engine is not None:
+            self.logger.info("event=run_summary %s", self._engine.counts.as_log())
+        self.close()
+
+    def close(self) -> None:
+        """Release the engine's threads, the HTTP session and the database."""
+        if self._engine is not None:
+            self._engine.close()
+        if self._session is not None:
+            self._session.close()
+        if self._store is not None:
+            self._store.close()
+
+    def stop_run(self, error: DeliveryError) -> NoReturn:
+        """Stop on a system error: one-paragraph message, alert hook, non-zero exit."""
+        paragraph = (
+            f"target-quickbooks stopped ({error.error_class.value} error {error.code}): "
+            f"{error.message}. {error.guidance} No STATE was emitted for the unfinished "
+            "records, so re-running after the fix resumes where this run stopped; documents "
+            "already written are never written twice."
+        )
+        self.logger.error("event=run_stopped class=%s code=%s", error.error_class.value, error.code)
+        self.logger.error("%s", paragraph)
+        send_alert(
+            Alert(
+                plugin=self.name,
+                realm_id=self.settings.realm_id,
+                error_class=error.error_class.value,
+                error_code=error.code,
+                message=paragraph,
+            ),
+            command=self.settings.alert_command,
+            url=self.settings.alert_url,
+            logger=self.logger,
+        )
+        self.close()
+        raise SystemExit(paragraph)
+
+
+if __name__ == "__main__":
+    TargetQuickBooks.cli()

@@ -1,0 +1,60 @@
+"""Settings: defaults, cross-field checks naming the setting, secrets kept out of reprs."""
+
+from __future__ import annotations
+
+import pytest
+from singer_sdk.exceptions import ConfigValidationError
+
+from target_quickbooks.settings import (
+    PRODUCTION_API_URL,
+    SANDBOX_API_URL,
+    Settings,
+    default_database_url,
+)
+
+BASE = {
+    "realm_id": "123",
+    "client_id": "id",
+    "client_secret": "CANARY-SECRET-7f3a9c",
+    "refresh_token": "CANARY-REFRESH-7f3a9c",
+}
+
+
+def test_database_defaults_under_the_meltano_project():
+    url = default_database_url({"MELTANO_PROJECT_ROOT": "/srv/project"})
+    assert url == "sqlite:////srv/project/.meltano/target-quickbooks/state.db"
+
+
+def test_database_defaults_to_the_working_directory_outside_meltano():
+    assert default_database_url({}) == "sqlite:///.target-quickbooks/state.db"
+
+
+def test_environment_chooses_the_api_url():
+    assert Settings.from_config(BASE).api_url == SANDBOX_API_URL
+    production = Settings.from_config({**BASE, "environment": "production"})
+    assert production.api_url == PRODUCTION_API_URL
+
+
+@pytest.mark.parametrize(
+    ("override", "setting"),
+    [
+        ({"max_concurrency": 11}, "max_concurrency"),
+        ({"batch_size": 31}, "batch_size"),
+        ({"batch_requests_per_minute": 41}, "batch_requests_per_minute"),
+        ({"requests_per_minute": 20, "batch_requests_per_minute": 30}, "batch_requests_per_minute"),
+        ({"api_url": "http://qbo.example.com"}, "api_url"),
+        ({"environment": "production", "api_url": SANDBOX_API_URL}, "api_url"),
+        ({"environment": "staging"}, "environment"),
+        ({"minor_version": "v75"}, "minor_version"),
+        ({"refresh_token": ""}, "refresh_token"),
+    ],
+)
+def test_invalid_combinations_name_the_setting(override, setting):
+    with pytest.raises(ConfigValidationError) as caught:
+        Settings.from_config({**BASE, **override})
+    assert setting in str(caught.value)
+
+
+def test_secrets_never_appear_in_repr():
+    text = repr(Settings.from_config(BASE))
+    assert "CANARY" not in text
