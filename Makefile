@@ -42,7 +42,7 @@ meltano: $(MELTANO)
 # The target's store tests also run against PostgreSQL: a throwaway server is started when the
 # machine has (or, with KCONNECTOR_INSTALL_POSTGRES=1, may install) the server binaries, unless
 # KCONNECTOR_TEST_DATABASE_URL already points at one.
-test: setup
+test: setup meltano
 	@set -e; \
 	if [ -z "$${KCONNECTOR_TEST_DATABASE_URL:-}" ]; then \
 		eval "$$(scripts/test-postgres.sh start)"; \

@@ -78,6 +78,7 @@ PLUGINS = (
 
 
 def _kind(name: str, spec: dict[str, Any]) -> str | None:
+    # JSON numbers get no kind: Meltano 4.4's `decimal` kind cannot serialise plugin config.
     types = spec.get("type") or []
     types = [types] if isinstance(types, str) else [t for t in types if t != "null"]
     if spec.get("secret") or spec.get("sensitive"):
