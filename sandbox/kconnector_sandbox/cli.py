@@ -63,6 +63,13 @@ def main() -> None:
     help="Fault rates for the QuickBooks emulator, e.g. '429=0.05,500=0.05,reset=0.02'.",
 )
 @click.option("--store-faults", default="", help="Fault rates for the store emulators.")
+@click.option(
+    "--state-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Keep the QuickBooks companies and tokens in this folder between starts "
+    "(qbo-state.json); in memory by default.",
+)
 def serve(  # noqa: PLR0913, PLR0917 - one parameter per CLI flag
     qbo_port: int,
     shopify_port: int,
@@ -73,6 +80,7 @@ def serve(  # noqa: PLR0913, PLR0917 - one parameter per CLI flag
     time_scale: float,
     faults: str,
     store_faults: str,
+    state_dir: Path | None,
 ) -> None:
     """Serve the emulators on 127.0.0.1 until interrupted."""
     try:
@@ -82,27 +90,35 @@ def serve(  # noqa: PLR0913, PLR0917 - one parameter per CLI flag
         raise click.BadParameter(str(exc)) from exc
     ports = {"qbo": qbo_port, "shopify": shopify_port, "woocommerce": woo_port}
     names = list(only) or list(EMULATORS)
-    served: list[ServedApp] = []
-    for name in names:
-        options = SandboxOptions(
-            seed=seed,
-            orders=orders,
-            time_scale=time_scale,
-            faults=qbo_plan if name == "qbo" else store_plan,
-        )
-        emulator = build_emulator(name, options)
-        server = ServedApp(emulator.app, port=ports[name])
-        server.start()
-        served.append(server)
-        for line in emulator.banner(server.url):
-            click.echo(line)
-    click.echo("sandbox ready (Ctrl-C to stop)", err=True)
+    # Handlers first: a stop request during start-up still ends with a clean shutdown.
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
-    stop.wait()
-    for server in served:
-        server.stop()
+    served: list[tuple[Emulator, ServedApp]] = []
+    try:
+        for name in names:
+            options = SandboxOptions(
+                seed=seed,
+                orders=orders,
+                time_scale=time_scale,
+                faults=qbo_plan if name == "qbo" else store_plan,
+                state_dir=state_dir,
+            )
+            emulator = build_emulator(name, options)
+            server = ServedApp(emulator.app, port=ports[name])
+            server.start()
+            served.append((emulator, server))
+            for line in emulator.banner(server.url):
+                click.echo(line)
+        if not stop.is_set():
+            click.echo("sandbox ready (Ctrl-C to stop)", err=True)
+            stop.wait()
+    finally:
+        for emulator, server in reversed(served):
+            server.stop()
+            close = getattr(emulator, "close", None)
+            if close is not None:
+                close()  # final save (QuickBooks state dir), webhook threads
 
 
 def _write_json(path: Path, document: Any) -> None:  # noqa: ANN401 - vendor JSON

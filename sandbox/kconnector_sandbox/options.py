@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Protocol
 from kconnector_sandbox.faults import FaultPlan
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from starlette.applications import Starlette
 
 
@@ -21,12 +23,15 @@ class SandboxOptions:
         time_scale: rate-limit windows are divided by this (60 makes a one-minute window one
             second); also speeds up simulated waits. 1.0 is real time.
         faults: the fault plan for this emulator's API endpoints.
+        state_dir: folder where an emulator keeps its state between starts (the QuickBooks
+            emulator's companies and tokens); None keeps everything in memory.
     """
 
     seed: int = 0
     orders: int = 100
     time_scale: float = 1.0
     faults: FaultPlan = field(default_factory=FaultPlan)
+    state_dir: Path | None = None
 
 
 class Emulator(Protocol):

@@ -135,6 +135,49 @@ class Company:
             raise fault_catalog.object_not_found(entity, entity_id)
         return doc
 
+    # ------------------------------------------------------------ persistence
+
+    def export_state(self) -> dict[str, Any]:
+        """Everything the company holds, as JSON values plus `Decimal` (live objects: encode now).
+
+        The name index is not exported: `restore` rebuilds it from the documents.
+        """
+        return {
+            "documents": {entity: list(docs.values()) for entity, docs in self._docs.items()},
+            "deleted": self._deleted,
+            "next_id": self._next_id,
+            "next_doc_number": self._doc_number,
+            "applied": [
+                {"entity": entity, "id": entity_id, "payments": payments}
+                for (entity, entity_id), payments in self._applied.items()
+            ],
+        }
+
+    @classmethod
+    def restore(cls, profile: CompanyProfile, clock: Clock, state: dict[str, Any]) -> Company:
+        """A company as `export_state` described it.
+
+        Raises:
+            KeyError, TypeError, ValueError: `state` is not what `export_state` produces.
+        """
+        company = cls(profile, clock)
+        for entity, docs in state["documents"].items():
+            if entity not in SPECS:
+                raise KeyError(entity)
+            spec = SPECS[entity]
+            for doc in docs:
+                company._docs[entity][str(doc["Id"])] = doc
+                company._index_name(spec, doc)
+        for entity, tombstones in state["deleted"].items():
+            company._deleted[SPECS[entity].name] = list(tombstones)
+        for entity, next_id in state["next_id"].items():
+            company._next_id[SPECS[entity].name] = int(next_id)
+        company._doc_number = int(state["next_doc_number"])
+        for applied in state["applied"]:
+            payments = {str(pid): Decimal(amount) for pid, amount in applied["payments"].items()}
+            company._applied[str(applied["entity"]), str(applied["id"])] = payments
+        return company
+
     # ---------------------------------------------------------------- writes
 
     def create(self, entity: str, body: dict[str, Any]) -> Document:
@@ -163,13 +206,13 @@ class Company:
         self._docs[entity][entity_id] = stored
         if entity_id.isdigit():
             self._next_id[entity] = max(self._next_id[entity], int(entity_id) + 1)
-        spec = SPECS[entity]
-        if spec.unique_name and stored.get(spec.unique_name):
-            self._names[(spec.name_namespace, str(stored[spec.unique_name]).casefold())] = (
-                entity,
-                entity_id,
-            )
+        self._index_name(SPECS[entity], stored)
         return stored
+
+    def _index_name(self, spec: EntitySpec, stored: Document) -> None:
+        if spec.unique_name and stored.get(spec.unique_name):
+            key = (spec.name_namespace, str(stored[spec.unique_name]).casefold())
+            self._names[key] = (spec.name, stored["Id"])
 
     def update(self, entity: str, body: dict[str, Any]) -> Document:
         """Full or sparse (``"sparse": true``) update, with SyncToken concurrency."""
@@ -280,9 +323,7 @@ class Company:
         doc["MetaData"] = meta
 
     def _after_write(self, spec: EntitySpec, stored: Document, previous_id: str | None) -> None:
-        if spec.unique_name and stored.get(spec.unique_name):
-            key = (spec.name_namespace, str(stored[spec.unique_name]).casefold())
-            self._names[key] = (spec.name, stored["Id"])
+        self._index_name(spec, stored)
         if spec.name == "Payment":
             if previous_id is not None:
                 self._unapply(previous_id)

@@ -5,24 +5,28 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from collections import Counter
-from typing import TYPE_CHECKING
+from decimal import InvalidOperation
+from typing import TYPE_CHECKING, Any
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 
 from kconnector_sandbox.faults import FaultInjector
-from kconnector_sandbox.qbo import admin_routes, api_routes
+from kconnector_sandbox.qbo import admin_routes, api_routes, state_file
+from kconnector_sandbox.qbo.autosave import MIN_INTERVAL_SECONDS, Autosave, AutosaveMiddleware
+from kconnector_sandbox.qbo.company import Company
 from kconnector_sandbox.qbo.edge import EdgeMiddleware
 from kconnector_sandbox.qbo.idempotency import RequestIdCache
 from kconnector_sandbox.qbo.limits import QboLimits, RealmLimiter
 from kconnector_sandbox.qbo.oauth import ClientCredentials, TokenAuthority
 from kconnector_sandbox.qbo.request_log import RequestLog
-from kconnector_sandbox.qbo.seed import DEFAULT_REALMS, CompanyKind, seed_company
+from kconnector_sandbox.qbo.seed import DEFAULT_REALMS, CompanyKind, profile_for, seed_company
 from kconnector_sandbox.qbo.timekeeping import system_clock
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from kconnector_sandbox.options import SandboxOptions
-    from kconnector_sandbox.qbo.company import Company
     from kconnector_sandbox.qbo.timekeeping import Clock
 
 TOKEN_PATH = "/oauth2/v1/tokens/bearer"  # noqa: S105 - a URL path, not a secret
@@ -40,6 +44,9 @@ class QboEmulator:
 
     Tests may read and drive the state directly: `realms` (realm id -> `Company`), `tokens`,
     `limiter`, `request_ids`, `injector`, `log`, `minor_versions`, `clock`.
+
+    With ``options.state_dir`` the realms, tokens and retained ``requestid`` entries are loaded
+    from its state file at start and kept in it (`autosave`); `close` writes the final state.
     """
 
     def __init__(
@@ -48,8 +55,15 @@ class QboEmulator:
         *,
         limits: QboLimits | None = None,
         clock: Clock = system_clock,
+        save_interval: float = MIN_INTERVAL_SECONDS,
     ) -> None:
-        """Build the emulator with the default realms seeded."""
+        """Build the emulator: from its state file if there is one, else with the default realms.
+
+        `save_interval` is the shortest time between two saves of the state file (seconds).
+
+        Raises:
+            StateFileError: ``options.state_dir`` holds a state file that cannot be used.
+        """
         self.options = options
         self.clock = clock
         self.limits = limits or QboLimits()
@@ -64,11 +78,25 @@ class QboEmulator:
         self.realm_kinds: dict[str, CompanyKind] = {}
         self.initial_refresh_tokens: dict[str, str] = {}
         self._holds: dict[str, tuple[asyncio.Event, asyncio.AbstractEventLoop | None]] = {}
-        for realm_id, kind in DEFAULT_REALMS.items():
-            self.add_realm(kind, realm_id)
+        self.autosave: Autosave | None = None
+        restored = False
+        if options.state_dir is not None:
+            path = state_file.state_path(options.state_dir)
+            stored = state_file.read(path, seed=options.seed)
+            if stored is not None:
+                self._restore(stored, path)
+                restored = True
+            self.autosave = Autosave(path, self.encode_state, min_interval=save_interval)
+        if not restored:
+            for realm_id, kind in DEFAULT_REALMS.items():
+                self.add_realm(kind, realm_id)
+        middleware = [Middleware(EdgeMiddleware, log=self.log)]
+        if self.autosave is not None:
+            self._save_now()
+            middleware.insert(0, Middleware(AutosaveMiddleware, autosave=self.autosave))
         self._app = Starlette(
             routes=[*api_routes.routes(self), *admin_routes.routes(self)],
-            middleware=[Middleware(EdgeMiddleware, log=self.log)],
+            middleware=middleware,
         )
 
     @property
@@ -103,6 +131,56 @@ class QboEmulator:
         self.release_all()
         for realm_id, kind in DEFAULT_REALMS.items():
             self.add_realm(kind, realm_id)
+        if self.autosave is not None:
+            self._save_now()
+
+    # --- the state file (``options.state_dir``) ----------------------------------
+
+    def export_state(self) -> dict[str, Any]:
+        """Realms, tokens and retained ``requestid`` entries as JSON values plus `Decimal`."""
+        return {
+            "saved_at": self.clock(),
+            "realms": {
+                realm_id: {"kind": self.realm_kinds[realm_id].value, **company.export_state()}
+                for realm_id, company in self.realms.items()
+            },
+            "tokens": self.tokens.export_state(),
+            "request_ids": self.request_ids.export_state(),
+        }
+
+    def encode_state(self) -> bytes:
+        """The state file's bytes for the current state."""
+        return state_file.encode(self.export_state(), seed=self.options.seed)
+
+    def close(self) -> None:
+        """Write the final state to the state file, if any (call once the server stopped)."""
+        if self.autosave is not None:
+            self.autosave.close()
+
+    def _save_now(self) -> None:
+        if self.autosave is None:
+            return
+        try:
+            self.autosave.save_now()
+        except OSError as exc:
+            problem = f"cannot be written ({exc.strerror})"
+            raise state_file.StateFileError(self.autosave.path, problem) from exc
+
+    def _restore(self, stored: dict[str, Any], path: Path) -> None:
+        try:
+            for realm_id, realm in stored["realms"].items():
+                kind = CompanyKind(realm["kind"])
+                profile = profile_for(kind, realm_id)
+                self.realms[realm_id] = Company.restore(profile, self.clock, realm)
+                self.realm_kinds[realm_id] = kind
+                self.initial_refresh_tokens[realm_id] = self.tokens.initial_refresh_token_of(
+                    realm_id
+                )
+            self.tokens.restore_state(stored["tokens"])
+            self.request_ids.restore_state(stored["request_ids"])
+        except (KeyError, TypeError, ValueError, AttributeError, InvalidOperation) as exc:
+            problem = f"does not hold a valid QuickBooks emulator state ({exc!r})"
+            raise state_file.StateFileError(path, problem) from exc
 
     # --- holding requests in flight (deterministic concurrency tests) ---------------
 

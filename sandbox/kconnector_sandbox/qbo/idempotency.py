@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from kconnector_sandbox.qbo.timekeeping import Clock
@@ -54,6 +54,33 @@ class RequestIdCache:
             if first.stored_at > horizon:
                 break
             del self._entries[key]
+
+    def export_state(self) -> list[dict[str, Any]]:
+        """The retained entries, oldest first, as JSON values (bodies are UTF-8 JSON text)."""
+        self._expire()
+        return [
+            {
+                "realm_id": realm_id,
+                "request_id": request_id,
+                "status": stored.status,
+                "body": stored.body.decode("utf-8"),
+                "stored_at": stored.stored_at,
+            }
+            for (realm_id, request_id), stored in self._entries.items()
+        ]
+
+    def restore_state(self, entries: list[dict[str, Any]]) -> None:
+        """Replace the entries with those of `export_state` (expired ones are dropped).
+
+        Raises:
+            KeyError, TypeError, ValueError: `entries` is not what `export_state` produces.
+        """
+        self._entries.clear()
+        for entry in entries:
+            self._entries[str(entry["realm_id"]), str(entry["request_id"])] = StoredResponse(
+                int(entry["status"]), str(entry["body"]).encode("utf-8"), float(entry["stored_at"])
+            )
+        self._expire()
 
     def clear(self) -> None:
         """Forget everything."""

@@ -17,9 +17,8 @@ Facts emulated (each lifetime divided by the sandbox's ``time_scale``):
 from __future__ import annotations
 
 import hashlib
-import itertools
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from kconnector_sandbox.qbo import fault_catalog
 
@@ -91,21 +90,25 @@ class TokenAuthority:
     time_scale: float = 1.0
     _access: dict[str, _Token] = field(default_factory=dict)
     _refresh: dict[str, _Token] = field(default_factory=dict)
-    _counter: itertools.count[int] = field(default_factory=itertools.count)
+    _minted: int = 0  # tokens minted so far: the next token's serial (kept across restarts)
 
     def _scaled(self, seconds: int) -> float:
         return seconds / self.time_scale
 
     def _mint(self, kind: str, realm_id: str) -> str:
-        digest = hashlib.sha256(
-            f"{self.seed}:{realm_id}:{kind}:{next(self._counter)}".encode()
-        ).hexdigest()
+        serial = self._minted
+        self._minted += 1
+        digest = hashlib.sha256(f"{self.seed}:{realm_id}:{kind}:{serial}".encode()).hexdigest()
         prefix = "AB11" if kind == "refresh" else "eyJhbGciOiJkaXIi."
         return prefix + digest
 
+    def initial_refresh_token_of(self, realm_id: str) -> str:
+        """The deterministic first refresh token of a realm (printed in the banner)."""
+        return "AB11" + hashlib.sha256(f"{self.seed}:{realm_id}:initial".encode()).hexdigest()
+
     def initial_refresh_token(self, realm_id: str) -> str:
-        """Deterministic first refresh token of a realm (printed in the banner); re-arms it."""
-        token = "AB11" + hashlib.sha256(f"{self.seed}:{realm_id}:initial".encode()).hexdigest()
+        """Arm (or re-arm) the first refresh token of a realm and return it."""
+        token = self.initial_refresh_token_of(realm_id)
         self._refresh[token] = _Token(realm_id, self.clock() + self._scaled(REFRESH_TOKEN_SECONDS))
         return token
 
@@ -191,6 +194,46 @@ class TokenAuthority:
             return False
         self.revoke_realm(grant.realm_id)
         return True
+
+    def export_state(self) -> dict[str, Any]:
+        """The live tokens (expiry as epoch seconds) and the mint counter, as JSON values."""
+        now = self.clock()
+
+        def live(store: dict[str, _Token]) -> dict[str, dict[str, Any]]:
+            return {
+                token: {
+                    "realm_id": grant.realm_id,
+                    "expires_at": grant.expires_at,
+                    "superseded": grant.superseded,
+                }
+                for token, grant in store.items()
+                if grant.expires_at > now
+            }
+
+        return {
+            "minted": self._minted,
+            "access": live(self._access),
+            "refresh": live(self._refresh),
+        }
+
+    def restore_state(self, state: dict[str, Any]) -> None:
+        """Replace every token with those of `export_state`.
+
+        Raises:
+            KeyError, TypeError, ValueError: `state` is not what `export_state` produces.
+        """
+
+        def grants(stored: dict[str, dict[str, Any]]) -> dict[str, _Token]:
+            return {
+                str(token): _Token(
+                    str(grant["realm_id"]), float(grant["expires_at"]), bool(grant["superseded"])
+                )
+                for token, grant in stored.items()
+            }
+
+        self._minted = int(state["minted"])
+        self._access = grants(state["access"])
+        self._refresh = grants(state["refresh"])
 
     def _forget_expired(self, now: float) -> None:
         if len(self._access) + len(self._refresh) < 4096:  # noqa: PLR2004 - sweep threshold

@@ -243,6 +243,14 @@ def field_value(doc: dict[str, Any], path: str) -> object:
         value = value.get(part)
     if isinstance(value, dict) and "value" in value:
         return value["value"]
+    if isinstance(value, dict) and "Address" in value:
+        # E-mail objects (PrimaryEmailAddr, BillEmail) filter on their address:
+        # `SELECT * FROM Customer WHERE PrimaryEmailAddr = 'a@b.com'` is the form QuickBooks
+        # answers (used as such by client code built on Intuit's own SDKs, e.g. the PHP
+        # SDK's `$dataService->Query("SELECT * FROM Customer where PrimaryEmailAddr = '...'")`;
+        # the query docs, https://developer.intuit.com/app/developer/qbo/docs/learn/explore-the-quickbooks-online-api/data-queries,
+        # give no e-mail example). The dotted `PrimaryEmailAddr.Address` keeps working above.
+        return value["Address"]
     return value
 
 

@@ -109,12 +109,17 @@ _TAXES: dict[
             ("2", "PST (BC)", "7"),
             ("3", "HST ON", "13"),
             ("4", "Zero-rated", "0"),
+            ("5", "QST QC", "9.975"),
         ),
         (
             ("1", "GST", ("1",)),
             ("2", "GST/PST BC", ("1", "2")),
             ("3", "HST ON", ("3",)),
             ("4", "Exempt", ("4",)),
+            # A Canadian company that sells to Quebec has its GST + QST (not compound since
+            # 2013) as one combined code, as it has GST/PST for BC:
+            # https://quickbooks.intuit.com/learn-support/en-ca/help-article/sales-taxes/set-sales-tax-quebec-quickbooks-online/L2ZOM4G0h_CA_en_CA
+            ("5", "GST/QST QC", ("1", "5")),
         ),
     ),
     CompanyKind.GB: (
