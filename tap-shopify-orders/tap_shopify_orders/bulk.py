@@ -87,7 +87,6 @@ def group_rows(lines: Iterable[str]) -> list[JSON]:
         for field_name in ("lineItems", "shippingLines", "discountApplications"):
             order[field_name] = {"nodes": [], "pageInfo": {"hasNextPage": False}}
         for fulfillment in order.get("fulfillments") or []:
-            fulfillment.setdefault("fulfillmentLineItems", {"nodes": []})
             parents[fulfillment["id"]] = fulfillment
     for child in children:
         parent = parents.get(child.pop("__parentId"))

@@ -28,6 +28,7 @@ ALLOCATION = f"allocatedAmountSet {{ {BOTH} }} discountApplication {{ index }}"
 
 LINE_ITEM = f"""
 id title variantTitle sku quantity taxable requiresShipping isGiftCard
+product {{ id }} variant {{ id }}
 originalUnitPriceSet {{ {SHOP} }}
 originalTotalSet {{ {BOTH} }}
 discountAllocations {{ {ALLOCATION} }}
@@ -247,10 +248,11 @@ query Hydrate($ids: [ID!]!) {{ nodes(ids: $ids) {{ ... on {owner} {{ {fields} }}
 
 
 # Bulk: the query Shopify runs in the background. A bulk query may hold at most five
-# connections, two levels deep (https://shopify.dev/docs/api/usage/bulk-operations/queries), so it
-# reads the order with its three own connections and the fulfillments' line items (four), and
-# only the ids of refunds, whose details (four more connections) are read afterwards through
-# their orders with `nodes(ids:)`.
+# connections, two levels deep (https://shopify.dev/docs/api/usage/bulk-operations/queries), and
+# Shopify refuses a connection inside a list field ("Queries that contain a connection field
+# within a list field are not currently supported."): `refunds` and `fulfillments` are lists, so
+# the query reads the order with its three own connections and only the ids (and headers) of
+# refunds and fulfillments; their connections are read afterwards with `nodes(ids:)`.
 BULK_ORDERS_TEMPLATE = f"""
 {{
   orders(query: "%(query)s", sortKey: UPDATED_AT) {{
@@ -259,10 +261,7 @@ BULK_ORDERS_TEMPLATE = f"""
       {_paged("Order", paging=False)}
       refunds {{ id }}
       transactions(first: {LIST_MAXIMUM}) {{ {TRANSACTION} }}
-      fulfillments {{
-        id status createdAt
-        fulfillmentLineItems {{ edges {{ node {{ {FULFILLMENT_LINE_ITEM} }} }} }}
-      }}
+      fulfillments {{ id status createdAt }}
     }} }}
   }}
 }}

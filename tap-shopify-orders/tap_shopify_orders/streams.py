@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 import requests
 
+from kconnector_canonical import singer_schema
 from tap_shopify_orders.bulk import FINISHED_BAD, BulkRunner, group_rows, read_lines
 from tap_shopify_orders.client import SCOPE_FIX, ShopifyStream
 from tap_shopify_orders.connections import complete_order
@@ -34,13 +35,13 @@ from tap_shopify_orders.errors import (
 from tap_shopify_orders.normalise import Normalised, Store, normalise_order
 from tap_shopify_orders.queries import (
     DELETED_ORDERS,
+    LIST_BY_FIELD,
     ORDER_REFUNDS,
     ORDERS_COUNT,
     ORDERS_PAGE,
     SHOP_ACCESS,
     nodes_query,
 )
-from tap_shopify_orders.schemas import canonical_schema
 from tap_shopify_orders.shopify_values import legacy_id, timestamp
 from tap_shopify_orders.tombstones import deleted_order
 from tap_shopify_orders.windows import WINDOW_TARGET, Window, plan_windows, utc_z
@@ -58,6 +59,7 @@ DEFAULT_ORDER_HISTORY = timedelta(days=60)
 BULK_STATE_KEY = "bulk_operation"
 DOWNLOAD_TIMEOUT_SECONDS = 300
 HYDRATE_BATCH = 5  # orders per `nodes(ids:)` query when reading their refunds
+FULFILLMENT_BATCH = 25  # fulfillments (each with 10 line items) per `nodes(ids:)` query
 
 
 @dataclass(frozen=True)
@@ -76,7 +78,7 @@ class OrdersStream(ShopifyStream):
     primary_keys: ClassVar[list[str]] = ["id"]
     replication_key = "updated_at"
     is_sorted = True
-    schema = canonical_schema("orders")
+    schema = singer_schema("orders")
 
     window_target = WINDOW_TARGET
     bulk_poll_seconds = 5.0
@@ -291,24 +293,35 @@ class OrdersStream(ShopifyStream):
         return fetch(url)
 
     def _hydrate(self, orders: list[JSON]) -> None:
-        """Bulk results carry only the ids of refunds: read them through their orders.
+        """Bulk results carry only the ids of refunds and the headers of fulfillments.
+
+        Refunds are read again through their orders, fulfillments (with the first page of their
+        line items) by their own ids; `complete_order` reads any further page.
 
         Raises:
-            BulkOperationError: when Shopify no longer returns an order of the bulk result.
+            BulkOperationError: when Shopify no longer returns an object of the bulk result.
         """
         refunded = [order["id"] for order in orders if order.get("refunds")]
-        found: dict[str, JSON] = {}
-        for offset in range(0, len(refunded), HYDRATE_BATCH):
-            ids = refunded[offset : offset + HYDRATE_BATCH]
-            data = self.graphql("Hydrate", nodes_query("Order", ORDER_REFUNDS), {"ids": ids})
-            found.update({n["id"]: n for n in data.get("nodes") or [] if isinstance(n, dict)})
+        found = self._nodes_by_id(refunded, "Order", ORDER_REFUNDS, HYDRATE_BATCH)
+        shipped = [f["id"] for order in orders for f in order.get("fulfillments") or []]
+        fulfillments = self._nodes_by_id(
+            shipped, "Fulfillment", LIST_BY_FIELD["fulfillments"].item_fields, FULFILLMENT_BATCH
+        )
         for order in orders:
-            if not order.get("refunds"):
-                continue
-            if order["id"] not in found:
-                msg = f"order {legacy_id(order['id'])} of the bulk result could not be read again"
-                raise BulkOperationError(msg)
-            order["refunds"] = found[order["id"]]["refunds"]
+            if order.get("refunds"):
+                order["refunds"] = _found(found, order["id"])["refunds"]
+            if order.get("fulfillments"):
+                order["fulfillments"] = [
+                    _found(fulfillments, f["id"]) for f in order["fulfillments"]
+                ]
+
+    def _nodes_by_id(self, ids: list[str], owner: str, fields: str, batch: int) -> dict[str, JSON]:
+        found: dict[str, JSON] = {}
+        for offset in range(0, len(ids), batch):
+            chunk = ids[offset : offset + batch]
+            data = self.graphql("Hydrate", nodes_query(owner, fields), {"ids": chunk})
+            found.update({n["id"]: n for n in data.get("nodes") or [] if isinstance(n, dict)})
+        return found
 
     # --- deletions ------------------------------------------------------------------------
 
@@ -339,6 +352,13 @@ class OrdersStream(ShopifyStream):
         return sorted(tombstones, key=lambda n: str(n.order["updated_at"]))
 
 
+def _found(found: dict[str, JSON], node_id: str) -> JSON:
+    if node_id not in found:
+        msg = f"{node_id} of the bulk result could not be read again"
+        raise BulkOperationError(msg)
+    return found[node_id]
+
+
 def _fetch_lines(url: str) -> list[str]:
     # A signed URL on Shopify's storage: the access token is not sent there.
     with requests.get(url, stream=True, timeout=DOWNLOAD_TIMEOUT_SECONDS) as response:
@@ -366,7 +386,7 @@ class RefundsStream(ShopifyStream):
     is_sorted = True
     parent_stream_type = OrdersStream
     state_partitioning_keys: ClassVar[list[str]] = []
-    schema = canonical_schema("refunds")
+    schema = singer_schema("refunds")
 
     @property
     def check_sorted(self) -> bool:

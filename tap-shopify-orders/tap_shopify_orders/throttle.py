@@ -96,10 +96,9 @@ class CostPacer:
         status = self._status
         if status is None:
             return 0.0
-        # A document not sent yet may cost up to the largest cost seen (or Shopify's maximum).
-        cost = self._expected_cost.get(
-            operation, max(self._expected_cost.values(), default=MAX_SINGLE_QUERY_COST)
-        )
+        # A document not sent yet may cost more than any seen so far (a page of 50 line items
+        # costs more than a page of 2 orders), but never more than Shopify's single-query maximum.
+        cost = self._expected_cost.get(operation, MAX_SINGLE_QUERY_COST)
         elapsed = max(self.clock() - self._observed_at, 0.0)
         restored = min(
             status.maximum_available,

@@ -45,6 +45,9 @@ def test_documented_order_matches_the_canonical_example(order: dict[str, Any]) -
     assert [line["total"] for line in record["line_items"]] == [
         line["total"] for line in expected["line_items"]
     ]
+    assert [(line["product_id"], line["variant_id"]) for line in record["line_items"]] == [
+        (line["product_id"], line["variant_id"]) for line in expected["line_items"]
+    ]
     assert record["discounts"] == expected["discounts"]
     assert [t["amount"] for t in record["tax_lines"]] == [
         t["amount"] for t in expected["tax_lines"]

@@ -255,13 +255,26 @@ def bulk_handlers(fake_shopify: Any, statuses: list[str]) -> None:
     fake_shopify.handlers["FullList"] = lambda _v: {"data": {"node": None}}
 
 
+def hydrate(orders: list[dict[str, Any]]) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    """A `nodes(ids:)` handler serving the orders' refunds and their fulfillments by id."""
+    by_id: dict[str, Any] = {}
+    for order in orders:
+        by_id[order["id"]] = {"id": order["id"], "refunds": copy.deepcopy(order["refunds"])}
+        by_id |= {f["id"]: copy.deepcopy(f) for f in order["fulfillments"]}
+    return lambda v: {"data": {"nodes": [by_id.get(node_id) for node_id in v["ids"]]}}
+
+
 def jsonl(order: dict[str, Any]) -> str:
+    """The order as a bulk result: refunds and fulfillments (lists) without their connections."""
     row = {
         k: v
         for k, v in order.items()
         if k not in {"lineItems", "shippingLines", "discountApplications", "refunds"}
     }
     row["refunds"] = [{"id": r["id"]} for r in order["refunds"]]
+    row["fulfillments"] = [
+        {k: v for k, v in f.items() if k != "fulfillmentLineItems"} for f in order["fulfillments"]
+    ]
     rows = [row]
     for field_name in ("lineItems", "shippingLines", "discountApplications"):
         rows += [{**node, "__parentId": order["id"]} for node in order[field_name]["nodes"]]
@@ -277,14 +290,18 @@ def test_history_beyond_the_threshold_is_read_with_a_bulk_operation(
     requests_mock: requests_mock.Mocker,
 ) -> None:
     bulk_handlers(fake_shopify, ["RUNNING", "COMPLETED"])
-    refund = orders[0]["refunds"][0]
-    fake_shopify.handlers["Hydrate"] = lambda v: {
-        "data": {"nodes": [{"id": v["ids"][0], "refunds": [copy.deepcopy(refund)]}]}
-    }
+    fake_shopify.handlers["Hydrate"] = hydrate(orders[:1])
     requests_mock.get(BULK_URL, text=jsonl(orders[0]))
     run = tap_run(mock_config | {"bulk_threshold_days": 1}, bulk_poll_seconds=0.0)
     assert [r["source_id"] for r in run.records("orders")] == ["1"]
-    assert len(run.records("refunds")) == 1
+    assert len(run.records("refunds")) == len(orders[0]["refunds"])
+    hydrated = [c["variables"]["ids"] for c in fake_shopify.calls if c["operation"] == "Hydrate"]
+    assert hydrated == [[orders[0]["id"]], [f["id"] for f in orders[0]["fulfillments"]]]
+    [fulfillment] = run.records("orders")[0]["fulfillments"]
+    expected = orders[0]["fulfillments"][0]["fulfillmentLineItems"]["nodes"]
+    assert [line["quantity"] for line in fulfillment["line_items"]] == [
+        line["quantity"] for line in expected
+    ]
     assert "bulk_operation" not in run.state["bookmarks"]["orders"]
     started = [
         m
@@ -315,6 +332,7 @@ def test_next_run_after_a_failed_bulk_operation_starts_a_new_one(
 ) -> None:
     bulk_handlers(fake_shopify, ["FAILED", "COMPLETED"])
     orders[1]["refunds"] = []
+    fake_shopify.handlers["Hydrate"] = hydrate(orders[1:2])
     requests_mock.get(BULK_URL, text=jsonl(orders[1]))
     state = {
         "bookmarks": {
@@ -343,6 +361,7 @@ def test_interrupted_bulk_run_resumes_the_same_operation(
 ) -> None:
     bulk_handlers(fake_shopify, ["RUNNING", "COMPLETED"])
     orders[1]["refunds"] = []
+    fake_shopify.handlers["Hydrate"] = hydrate(orders[1:2])
     requests_mock.get(BULK_URL, text=jsonl(orders[1]))
     state = {
         "bookmarks": {

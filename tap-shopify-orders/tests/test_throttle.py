@@ -56,10 +56,15 @@ def test_restoration_is_capped_at_the_bucket_size(clock: FakeClock) -> None:
     assert pacer.seconds_before("Orders") == 0  # a cost above the bucket waits for a full one
 
 
-def test_an_unseen_document_is_paced_as_the_most_expensive_one_seen(clock: FakeClock) -> None:
+def test_an_unseen_document_is_paced_as_the_single_query_maximum_even_after_cheaper_ones(
+    clock: FakeClock,
+) -> None:
+    # A first page of 50 line items (about 950 points) after pages of orders costing 800: pacing
+    # it as the dearest document seen so far would send it too early and get it throttled.
     pacer = CostPacer(clock=clock, sleep=clock.sleep)
-    pacer.observe("Orders", status(available=200.0, requested=900.0))
-    assert pacer.seconds_before("NextPage") == pytest.approx(7.0)
+    pacer.observe("Orders", status(available=200.0, requested=800.0))
+    assert pacer.seconds_before("NextPage") == pytest.approx((MAX_SINGLE_QUERY_COST - 200) / 100)
+    assert pacer.seconds_before("Orders") == pytest.approx(6.0)
 
 
 def test_an_unseen_document_before_any_cost_is_known_assumes_the_single_query_maximum(

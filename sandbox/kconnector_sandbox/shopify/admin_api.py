@@ -85,7 +85,19 @@ class AdminApi:
         with self.emulator.log_lock:
             log = list(self.emulator.request_log)
         counts = Counter(str(entry["status"]) for entry in log)
-        return JSONResponse({"count": len(log), "by_status": dict(counts), "requests": log[-500:]})
+        codes = Counter(code for entry in log for code in entry.get("graphql_errors", ()))
+        return JSONResponse(
+            {
+                "count": len(log),
+                "by_status": dict(counts),
+                "graphql_errors": dict(codes),
+                "throttle": {
+                    shop.profile.domain: {**shop.bucket.status(), **shop.bucket.usage()}
+                    for shop in self.emulator.shops.values()
+                },
+                "requests": log[-500:],
+            }
+        )
 
     async def _admin_faults(self, request: Request) -> Response:
         body = await _json(request)

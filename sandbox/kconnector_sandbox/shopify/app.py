@@ -26,7 +26,14 @@ from starlette.routing import Route
 from kconnector_sandbox.faults import FaultInjector, FaultKind
 from kconnector_sandbox.runner import abort_connection
 from kconnector_sandbox.shopify.admin_api import AdminApi
-from kconnector_sandbox.shopify.bulk import BulkFailure, BulkOperationRecord, flatten, view
+from kconnector_sandbox.shopify.bulk import (
+    CONNECTION_IN_LIST,
+    BulkFailure,
+    BulkOperationRecord,
+    connection_in_list,
+    flatten,
+    view,
+)
 from kconnector_sandbox.shopify.cost import MAX_QUERY_COST, ActualCost, requested_cost
 from kconnector_sandbox.shopify.graphql_api import FIELD_RESOLVER, RequestContext, load_schema
 from kconnector_sandbox.shopify.profiles import DEFAULT_PROFILE, PROFILES
@@ -71,6 +78,22 @@ _FAULT_BODIES: dict[FaultKind, tuple[int, str]] = {
     FaultKind.BAD_GATEWAY: (502, "Bad Gateway"),
     FaultKind.UNAVAILABLE: (503, "Service Unavailable"),
 }
+
+
+def graphql_error_codes(body: dict[str, Any]) -> list[str]:
+    """The ``extensions.code`` of each GraphQL error of a 200 answer (THROTTLED, ACCESS_DENIED...).
+
+    An error without a code (a syntax or validation error) counts as ``GRAPHQL_VALIDATION``.
+    """
+    errors = body.get("errors")
+    if not isinstance(errors, list):
+        return []
+    codes = []
+    for error in errors:
+        extensions = error.get("extensions") if isinstance(error, dict) else None
+        code = extensions.get("code") if isinstance(extensions, dict) else None
+        codes.append(str(code) if code else "GRAPHQL_VALIDATION")
+    return codes
 
 
 class ShopifyEmulator:
@@ -160,11 +183,24 @@ class ShopifyEmulator:
             *AdminApi(self).routes(),
         ]
 
-    def _log(self, request: Request, status: int, shop: str | None) -> None:
+    def _log(
+        self,
+        request: Request,
+        status: int,
+        shop: str | None,
+        error_codes: list[str] | None = None,
+    ) -> None:
+        entry: dict[str, Any] = {
+            "at": round(self.clock.monotonic(), 6),  # the host's monotonic clock, seconds
+            "method": request.method,
+            "path": request.url.path,
+            "status": status,
+            "shop": shop,
+        }
+        if error_codes:
+            entry["graphql_errors"] = error_codes
         with self.log_lock:
-            self.request_log.append(
-                {"method": request.method, "path": request.url.path, "status": status, "shop": shop}
-            )
+            self.request_log.append(entry)
 
     async def _graphql_by_host(self, request: Request) -> Response:
         host = (request.headers.get("host") or "").split(":", 1)[0]
@@ -248,7 +284,7 @@ class ShopifyEmulator:
             self._log(request, 0, domain)
             abort_connection(request.scope)
             return Response(status_code=500)
-        self._log(request, 200, domain)
+        self._log(request, 200, domain, graphql_error_codes(body))
         return JSONResponse(body, headers=headers)
 
     def _execute(  # noqa: PLR0913, PLR0917 - one request's parts
@@ -367,6 +403,13 @@ class ShopifyEmulator:
                         "message": f"Invalid bulk query: {errors[0].message}",
                         "code": "INVALID",
                     }
+                ],
+            }
+        if connection_in_list(self.schema, document) is not None:
+            return {
+                "bulkOperation": None,
+                "userErrors": [
+                    {"field": ["query"], "message": CONNECTION_IN_LIST, "code": "INVALID"}
                 ],
             }
         context = RequestContext(

@@ -6,6 +6,7 @@ transactions, refunds, fulfilments, statuses and the order's timeline events.
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
@@ -25,6 +26,8 @@ from kconnector_sandbox.shopify.model import (
     OrderAdjustment,
     OrderTransaction,
     PricingPercentageValue,
+    Product,
+    ProductVariant,
     Refund,
     RefundLineItem,
     RefundShippingLine,
@@ -46,6 +49,7 @@ from kconnector_sandbox.shopify.pricing import (
 from kconnector_sandbox.shopify.spec import (
     AddressSpec,
     DiscountTarget,
+    LineSpec,
     OrderSpec,
     PaymentPlan,
 )
@@ -86,6 +90,44 @@ class _Tx:
     pres: Decimal
     at: datetime
     parent: int | None = None
+
+
+PRODUCT_ID_BASE = 7_100_000_000_000
+VARIANT_ID_BASE = 44_000_000_000_000
+DEFAULT_VARIANT_TITLE = "Default Title"  # a product without options has one variant so named
+
+
+def _stable_number(*parts: str | None) -> int:
+    """A number derived from catalogue text only (the same in every run and every shop)."""
+    return zlib.crc32("\x1f".join(p or "" for p in parts).encode()) % 1_000_000_000
+
+
+def catalogue_variant(line: LineSpec) -> ProductVariant | None:
+    """The catalogue variant `line` was sold as; None once its product was deleted.
+
+    Lines of one product title share one `Product`; each (title, variant title, SKU) is a
+    variant. LineItem.product and .variant are null for a deleted product
+    (https://shopify.dev/docs/api/admin-graphql/latest/objects/LineItem).
+    """
+    if line.product_deleted:
+        return None
+    product_legacy = PRODUCT_ID_BASE + _stable_number(line.title)
+    product = Product(
+        id=gid("Product", product_legacy),
+        legacy_resource_id=product_legacy,
+        title=line.title,
+        vendor=line.vendor,
+    )
+    variant_legacy = VARIANT_ID_BASE + _stable_number(line.title, line.variant_title, line.sku)
+    title = line.variant_title or DEFAULT_VARIANT_TITLE
+    return ProductVariant(
+        id=gid("ProductVariant", variant_legacy),
+        legacy_resource_id=variant_legacy,
+        title=title,
+        display_name=f"{line.title} - {title}",
+        sku=line.sku,
+        product=product,
+    )
 
 
 def build_order(spec: OrderSpec, shop_currency: str) -> Order:  # noqa: C901, PLR0915 - one assembly
@@ -147,6 +189,7 @@ def build_order(spec: OrderSpec, shop_currency: str) -> Order:  # noqa: C901, PL
     for i, line in enumerate(spec.lines):
         s_line, p_line = shop.lines[i], pres.lines[i]
         current = line.quantity - refunded_qty[i]
+        variant = catalogue_variant(line)
         shop_line_disc = s_line.original_total - s_line.line_level_discount
         pres_line_disc = p_line.original_total - p_line.line_level_discount
         line_items.append(
@@ -180,6 +223,8 @@ def build_order(spec: OrderSpec, shop_currency: str) -> Order:  # noqa: C901, PL
                 total_discount_set=views.bag(s_line.total_discount, p_line.total_discount),
                 discount_allocations=allocations(s_line.allocations, p_line.allocations),
                 tax_lines=tax_lines(s_line.taxes, p_line.taxes),
+                product=variant.product if variant else None,
+                variant=variant,
             )
         )
 

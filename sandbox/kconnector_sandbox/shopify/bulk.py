@@ -1,7 +1,8 @@
 """Bulk operations: a query run in the background whose result is a JSONL file.
 
 https://shopify.dev/docs/api/usage/bulk-operations/queries: each object is one JSON line; objects
-of nested connections are lines of their own carrying ``__parentId``, after their parent. Status
+of nested connections are lines of their own carrying ``__parentId``, after their parent; list
+fields stay inside their parent's line, and a connection inside a list field is refused. Status
 goes CREATED -> RUNNING -> COMPLETED (or FAILED with an ``errorCode`` and a ``partialDataUrl``).
 Here the run is computed when the operation is created (a snapshot) and its progress is a
 deterministic function of elapsed time: ``(1 s + 1 ms per object) / time_scale``.
@@ -13,9 +14,37 @@ import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from graphql import (
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLField,
+    GraphQLNamedType,
+    InlineFragmentNode,
+    OperationDefinitionNode,
+    SelectionSetNode,
+    get_named_type,
+    get_nullable_type,
+    is_list_type,
+)
 
 from kconnector_sandbox.shopify.model import gid
+
+if TYPE_CHECKING:
+    from graphql import DocumentNode, GraphQLSchema
+
+# Shopify refuses a bulk query that selects a connection inside a list field (e.g.
+# `Order.fulfillments { fulfillmentLineItems { edges ... } }`): bulkOperationRunQuery answers a
+# user error with this message. The bulk guide (https://shopify.dev/docs/api/usage/bulk-operations/queries)
+# lists the other restrictions; this one is the API's own answer, as reproduced by client code
+# that met it (e.g. https://github.com/estuary/connectors/pull/4650: "Bulk operations reject a
+# connection nested inside a list").
+CONNECTION_IN_LIST = (
+    "Queries that contain a connection field within a list field are not currently supported."
+)
+_CONNECTION_WRAPPERS = frozenset({"edges", "nodes", "node", "pageInfo"})
 
 
 class BulkFailure(StrEnum):
@@ -61,6 +90,80 @@ def flatten(data: dict[str, Any]) -> tuple[list[dict[str, Any]], int]:
                 roots += 1
                 emit(node, None)
     return rows, roots
+
+
+@dataclass
+class _ListWalk:
+    schema: GraphQLSchema
+    fragments: dict[str, FragmentDefinitionNode]
+
+    def find(
+        self,
+        selection_set: SelectionSetNode | None,
+        parent: GraphQLNamedType,
+        path: str,
+        *,
+        in_list: bool,
+    ) -> str | None:
+        if selection_set is None:
+            return None
+        for selection in selection_set.selections:
+            found: str | None = None
+            if isinstance(selection, FieldNode):
+                found = self._field(selection, parent, path, in_list=in_list)
+            elif isinstance(selection, InlineFragmentNode):
+                target = (
+                    self.schema.get_type(selection.type_condition.name.value)
+                    if selection.type_condition
+                    else parent
+                )
+                found = self.find(selection.selection_set, target or parent, path, in_list=in_list)
+            elif isinstance(selection, FragmentSpreadNode):
+                fragment = self.fragments.get(selection.name.value)
+                if fragment is not None:
+                    target = self.schema.get_type(fragment.type_condition.name.value)
+                    found = self.find(
+                        fragment.selection_set, target or parent, path, in_list=in_list
+                    )
+            if found is not None:
+                return found
+        return None
+
+    def _field(
+        self, node: FieldNode, parent: GraphQLNamedType, path: str, *, in_list: bool
+    ) -> str | None:
+        fields: dict[str, GraphQLField] = getattr(parent, "fields", {})
+        definition = fields.get(node.name.value)
+        if definition is None:
+            return None
+        named = get_named_type(definition.type)
+        where = f"{path}.{node.name.value}" if path else node.name.value
+        if named.name.endswith("Connection"):
+            if in_list:
+                return where
+            return self.find(node.selection_set, named, where, in_list=False)
+        inside_connection = parent.name.endswith(("Connection", "Edge"))
+        if inside_connection and node.name.value in _CONNECTION_WRAPPERS:
+            return self.find(node.selection_set, named, where, in_list=in_list)
+        listed = is_list_type(get_nullable_type(definition.type))  # type: ignore[arg-type]
+        return self.find(node.selection_set, named, where, in_list=in_list or listed)
+
+
+def connection_in_list(schema: GraphQLSchema, document: DocumentNode) -> str | None:
+    """The path of the first connection selected inside a list field, or None."""
+    fragments = {
+        d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
+    }
+    walk = _ListWalk(schema, fragments)
+    root = schema.query_type
+    if root is None:
+        return None
+    for definition in document.definitions:
+        if isinstance(definition, OperationDefinitionNode):
+            found = walk.find(definition.selection_set, root, "", in_list=False)
+            if found is not None:
+                return found
+    return None
 
 
 @dataclass

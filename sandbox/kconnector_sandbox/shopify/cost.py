@@ -162,7 +162,13 @@ class ActualCost:
 
 @dataclass
 class LeakyBucket:
-    """A per-shop bucket of cost points, refilled continuously at `restore_rate` x `time_scale`."""
+    """A per-shop bucket of cost points, refilled continuously at `restore_rate` x `time_scale`.
+
+    It also keeps the run's accounts: the points queries consumed (requested minus what was given
+    back) and the points the bucket made available (its content at creation or at the last
+    reset, plus everything the refill offered since, even what overflowed a full bucket), so
+    "budget used" is ``consumed / offered``.
+    """
 
     maximum: float = STANDARD_BUCKET_SIZE
     restore_rate: float = STANDARD_RESTORE_RATE
@@ -170,19 +176,26 @@ class LeakyBucket:
     clock: Callable[[], float] = time.monotonic
     _available: float = field(init=False)
     _updated: float = field(init=False)
+    _consumed: float = field(init=False, default=0.0)
+    _offered: float = field(init=False, default=0.0)
     _lock: threading.Lock = field(init=False, default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
         """Start full."""
         self._available = self.maximum
+        self._offered = self.maximum
         self._updated = self.clock()
+
+    @property
+    def effective_restore_rate(self) -> float:
+        """Points restored per second of wall-clock time (the rate scaled by `time_scale`)."""
+        return self.restore_rate * self.time_scale
 
     def _refill(self) -> None:
         now = self.clock()
-        self._available = min(
-            self.maximum,
-            self._available + (now - self._updated) * self.restore_rate * self.time_scale,
-        )
+        restored = (now - self._updated) * self.effective_restore_rate
+        self._offered += restored
+        self._available = min(self.maximum, self._available + restored)
         self._updated = now
 
     def take(self, cost: int) -> bool:
@@ -192,13 +205,16 @@ class LeakyBucket:
             if cost > self._available:
                 return False
             self._available -= cost
+            self._consumed += cost
             return True
 
     def give_back(self, points: int) -> None:
         """Return points (requested minus actual cost)."""
         with self._lock:
             self._refill()
-            self._available = min(self.maximum, self._available + max(points, 0))
+            returned = max(points, 0)
+            self._available = min(self.maximum, self._available + returned)
+            self._consumed -= returned
 
     def available(self) -> int:
         """Points available now (as Shopify reports them: an integer)."""
@@ -207,15 +223,32 @@ class LeakyBucket:
             return int(self._available)
 
     def reset(self) -> None:
-        """Fill the bucket (admin)."""
+        """Fill the bucket (admin); the accounts start again from a full bucket."""
         with self._lock:
             self._available = self.maximum
+            self._offered = self.maximum
+            self._consumed = 0.0
             self._updated = self.clock()
 
     def status(self) -> dict[str, float | int]:
-        """The ``throttleStatus`` object of a response."""
+        """The ``throttleStatus`` object of a response.
+
+        ``restoreRate`` is the rate the bucket really refills at: Shopify's rate times the time
+        scale, so a client pacing itself on it is neither throttled nor slower than needed.
+        """
         return {
             "maximumAvailable": self.maximum,
             "currentlyAvailable": self.available(),
-            "restoreRate": self.restore_rate,
+            "restoreRate": self.effective_restore_rate,
+        }
+
+    def usage(self) -> dict[str, float]:
+        """The run's accounts: points consumed, points made available, and the ratio."""
+        with self._lock:
+            self._refill()
+            consumed, offered = self._consumed, self._offered
+        return {
+            "points_consumed": round(consumed, 3),
+            "points_available": round(offered, 3),
+            "budget_used": round(consumed / offered, 6) if offered else 0.0,
         }

@@ -160,6 +160,7 @@ def _line(product: Product, quantity: int, rate: Decimal) -> LineSpec:
         taxable=not product.is_gift_card,
         requires_shipping=product.requires_shipping,
         is_gift_card=product.is_gift_card,
+        product_deleted=product.deleted,
     )
 
 

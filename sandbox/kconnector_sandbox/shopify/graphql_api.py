@@ -169,17 +169,21 @@ def _context(info: GraphQLResolveInfo) -> RequestContext:
     return context
 
 
-def _require_orders_scope(context: RequestContext, field_name: str) -> None:
-    if "read_orders" not in context.shop.scopes:
-        msg = f"Access denied for {field_name} field. Required access: `read_orders` access scope."
+def _require_scope(context: RequestContext, field_name: str, scope: str = "read_orders") -> None:
+    if scope not in context.shop.scopes:
+        msg = f"Access denied for {field_name} field. Required access: `{scope}` access scope."
         raise GraphQLError(
             msg,
             extensions={
                 "code": "ACCESS_DENIED",
                 "documentation": "https://shopify.dev/api/usage/access-scopes",
-                "requiredAccess": "`read_orders` access scope.",
+                "requiredAccess": f"`{scope}` access scope.",
             },
         )
+
+
+def _require_orders_scope(context: RequestContext, field_name: str) -> None:
+    _require_scope(context, field_name, "read_orders")
 
 
 def _resolve_orders(_root: object, info: GraphQLResolveInfo, **args: Any) -> dict[str, Any]:  # noqa: ANN401
@@ -218,22 +222,38 @@ def _parse_gid(value: str) -> tuple[str, int] | None:
     return (match[1], int(match[2])) if match else None
 
 
+# The access scope each kind of node needs (https://shopify.dev/docs/api/usage/access-scopes);
+# every object inside an order needs the order's.
+_NODE_SCOPES = {
+    "Customer": "read_customers",
+    "Product": "read_products",
+    "ProductVariant": "read_products",
+}
+
+
 def _find_node(context: RequestContext, node_id: str) -> object | None:
+    """Any object implementing Node, by its global id.
+
+    https://shopify.dev/docs/api/admin-graphql/latest/queries/node: orders and everything with an
+    id inside them (line items, transactions, refunds, refund shipping lines, order adjustments,
+    fulfillments and their line items, events), customers, products, variants, bulk operations.
+    """
     parsed = _parse_gid(node_id)
     if parsed is None:
         msg = f"Invalid global id '{node_id}'"
         raise GraphQLError(msg, extensions={"code": "argumentLiteralsIncompatible"})
     kind, legacy = parsed
     shop = context.shop
-    if kind == "Order":
-        _require_orders_scope(context, "node")
-        visible = {o.legacy_resource_id: o for o in shop.visible_orders()}
-        return visible.get(legacy)
     if kind == "BulkOperation":
         for record in shop.bulk_operations:
             if record.legacy_id == legacy:
                 return _bulk_view(context, record)
-    return None
+        return None
+    _require_scope(context, "node", _NODE_SCOPES.get(kind, "read_orders"))
+    found = shop.node(node_id)
+    if found is None or getattr(found, "graphql_type", None) != kind:
+        return None
+    return found
 
 
 def _bulk_view(context: RequestContext, record: BulkOperationRecord) -> BulkOperationView:

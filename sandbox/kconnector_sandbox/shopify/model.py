@@ -81,6 +81,30 @@ class DiscountAllocation:
 
 
 @dataclass(frozen=True)
+class Product:
+    """The product a line was sold from (https://shopify.dev/docs/api/admin-graphql/latest/objects/Product)."""
+
+    graphql_type: ClassVar[str] = "Product"
+    id: str
+    legacy_resource_id: int
+    title: str
+    vendor: str
+
+
+@dataclass(frozen=True)
+class ProductVariant:
+    """The variant a line was sold as (https://shopify.dev/docs/api/admin-graphql/latest/objects/ProductVariant)."""
+
+    graphql_type: ClassVar[str] = "ProductVariant"
+    id: str
+    legacy_resource_id: int
+    title: str  # "Default Title" for a product without options
+    display_name: str
+    sku: str | None
+    product: Product
+
+
+@dataclass(frozen=True)
 class LineItem:
     """A line item as sold, plus its current (after refunds) quantities."""
 
@@ -106,6 +130,8 @@ class LineItem:
     total_discount_set: MoneyBag
     discount_allocations: tuple[DiscountAllocation, ...]
     tax_lines: tuple[TaxLine, ...]
+    product: Product | None = None  # null once the product is deleted
+    variant: ProductVariant | None = None  # null once the variant (or its product) is deleted
 
 
 @dataclass(frozen=True)
@@ -162,6 +188,8 @@ class RefundLineItem:
 class RefundShippingLine:
     """Shipping refunded by a refund (https://shopify.dev/docs/api/admin-graphql/2025-10/objects/RefundShippingLine)."""
 
+    graphql_type: ClassVar[str] = "RefundShippingLine"
+
     id: str
     shipping_line: ShippingLine
     subtotal_amount_set: MoneyBag
@@ -171,6 +199,8 @@ class RefundShippingLine:
 @dataclass(frozen=True)
 class OrderAdjustment:
     """A discrepancy between the calculated and the actual refund amount."""
+
+    graphql_type: ClassVar[str] = "OrderAdjustment"
 
     id: str
     amount_set: MoneyBag
@@ -197,6 +227,8 @@ class Refund:
 @dataclass(frozen=True)
 class FulfillmentLineItem:
     """A shipped quantity of one line."""
+
+    graphql_type: ClassVar[str] = "FulfillmentLineItem"
 
     id: str
     line_item: LineItem

@@ -44,6 +44,7 @@ class Product:
     vendor: str
     requires_shipping: bool = True
     is_gift_card: bool = False
+    deleted: bool = False  # deleted from the catalogue: old lines keep no product/variant
 
 
 @dataclass(frozen=True)
@@ -76,7 +77,7 @@ _APPAREL: tuple[Product, ...] = (
     Product("Trail Bottle 750 ml", None, "BTL-750", Decimal("27.99"), "Nordlys"),
     Product("Rain Shell", "Olive / S", "SHELL-OLV-S", Decimal("149.00"), "Nordlys"),
     Product("Wool Socks (3 pack)", None, "SOCK-3PK", Decimal("21.00"), "K-Goods"),
-    Product("Café Mug", "Ceramic", None, Decimal("14.25"), "Atelier Ünique"),
+    Product("Café Mug", "Ceramic", None, Decimal("14.25"), "Atelier Ünique", deleted=True),
     Product("Sticker Sheet", None, "STK-01", Decimal("3.99"), "K-Goods"),
     Product("Packable Down Vest", "Navy / M", "VEST-NVY-M", Decimal("118.00"), "Nordlys"),
     Product(

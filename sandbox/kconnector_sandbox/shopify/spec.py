@@ -61,6 +61,7 @@ class LineSpec:
     taxable: bool
     requires_shipping: bool
     is_gift_card: bool = False
+    product_deleted: bool = False  # the catalogue product was deleted after the sale
 
 
 @dataclass(frozen=True)

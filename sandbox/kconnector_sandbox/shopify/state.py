@@ -21,6 +21,7 @@ from kconnector_sandbox.shopify.bulk import BulkFailure, BulkOperationRecord
 from kconnector_sandbox.shopify.cost import LeakyBucket
 from kconnector_sandbox.shopify.generator import REFERENCE_DATE, generate_specs
 from kconnector_sandbox.shopify.model import BasicEvent, Order, Refund, gid
+from kconnector_sandbox.shopify.node_index import IndexedNode, index_nodes
 from kconnector_sandbox.shopify.spec import OrderSpec, PaymentPlan, RefundSpec
 
 if TYPE_CHECKING:
@@ -95,6 +96,7 @@ class ShopState:
     listeners: list[ChangeListener] = field(default_factory=list)
     lock: threading.RLock = field(default_factory=threading.RLock)
     bucket: LeakyBucket = field(init=False)
+    _nodes: dict[str, IndexedNode] | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         """Create the throttle bucket with the run's time scale."""
@@ -125,6 +127,25 @@ class ShopState:
         cutoff = self.clock.now() - RECENT_ORDERS_WINDOW
         return [o for o in orders if o.created_at >= cutoff]
 
+    def node(self, node_id: str) -> object | None:
+        """The object with global id `node_id` the app may read, or None."""
+        with self.lock:
+            if self._nodes is None:
+                self._nodes = index_nodes(self.orders.values(), self.deletions)
+            found = self._nodes.get(node_id)
+        if found is None:
+            return None
+        if found.order_id is not None:
+            owner = self.orders.get(found.order_id)
+            if owner is None or not self._readable(owner):
+                return None
+        return found.value
+
+    def _readable(self, order: Order) -> bool:
+        if "read_all_orders" in self.scopes:
+            return True
+        return order.created_at >= self.clock.now() - RECENT_ORDERS_WINDOW
+
     def find(self, legacy_id: int) -> Order:
         """A live order by id."""
         with self.lock:
@@ -147,6 +168,7 @@ class ShopState:
         order = build_order(spec, self.profile.currency)
         self.specs[spec.legacy_id] = spec
         self.orders[spec.legacy_id] = order
+        self._nodes = None
         refund = order.refunds[refund_index] if refund_index is not None else None
         for listener in self.listeners:
             listener(self, topic, order, refund)
@@ -276,6 +298,7 @@ class ShopState:
             order = self.find(legacy_id)
             del self.orders[legacy_id]
             del self.specs[legacy_id]
+            self._nodes = None
             legacy = 91_000_000_000_000 + len(self.deletions)
             event = BasicEvent(
                 id=gid("BasicEvent", legacy),

@@ -1,5 +1,6 @@
 import json
 import time
+from typing import Any
 
 import requests
 
@@ -73,3 +74,39 @@ def test_invalid_bulk_query_is_a_user_error(served):
     result = served.gql(RUN, {"q": "{ orders { nope } }"})["data"]["bulkOperationRunQuery"]
     assert result["bulkOperation"] is None
     assert result["userErrors"][0]["code"] == "INVALID"
+
+
+def test_connection_inside_a_list_field_is_refused_like_shopify(served: Any) -> None:
+    # Order.fulfillments is a list: its fulfillmentLineItems connection cannot be bulk-read
+    query = (
+        "{ orders { edges { node { id fulfillments { id "
+        "fulfillmentLineItems { edges { node { id quantity } } } } } } } }"
+    )
+    result = served.gql(RUN, {"q": query})["data"]["bulkOperationRunQuery"]
+    assert result["bulkOperation"] is None
+    assert result["userErrors"] == [
+        {
+            "field": ["query"],
+            "message": "Queries that contain a connection field within a list field are not "
+            "currently supported.",
+            "code": "INVALID",
+        }
+    ]
+    assert served.shop.bulk_operations == []
+
+
+def test_list_fields_without_connections_stay_inside_their_parents_line(served: Any) -> None:
+    query = (
+        "{ orders { edges { node { id fulfillments { id status } "
+        "lineItems { edges { node { id } } } } } } }"
+    )
+    assert served.gql(RUN, {"q": query})["data"]["bulkOperationRunQuery"]["userErrors"] == []
+    done = _wait(served)
+    rows = [json.loads(line) for line in requests.get(done["url"], timeout=10).text.splitlines()]
+    by_id = {row["id"]: row for row in rows}
+    fulfilled = next(o for o in served.shop.orders.values() if o.fulfillments)
+    assert by_id[fulfilled.id]["fulfillments"] == [
+        {"id": f.id, "status": f.status} for f in fulfilled.fulfillments
+    ]
+    children = [row for row in rows if row.get("__parentId") == fulfilled.id]
+    assert [row["id"] for row in children] == [line.id for line in fulfilled.line_items]
