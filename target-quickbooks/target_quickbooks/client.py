@@ -119,6 +119,11 @@ class QuickBooksClient:
             cap=settings.max_backoff_seconds,
         )(self._send_once)
 
+    @property
+    def max_concurrency(self) -> int:
+        """Requests this client may have in flight at once (the limiter's cap)."""
+        return self._limiter.max_concurrency
+
     # ------------------------------------------------------------------ API
 
     def query(self, statement: str) -> list[dict[str, Any]]:

@@ -7,6 +7,13 @@ resolves references (`references`), looks for its own copies when the ledger doe
 document (`recovery`), hands the writes to `writer`, and turns every answer into ledger entries,
 audit rows and dead letters (`recording`). A system error stops the run only after everything
 QuickBooks acknowledged has been recorded.
+
+Edits made in QuickBooks are merged, never overwritten silently (docs/conflicts.md): an update
+answered with a stale SyncToken (5010), or of a document whose QuickBooks copy already holds
+edits kept by an earlier merge, goes through `merge.three_way_merge`; a conflict on a critical
+field is queued for review (`store.reviews`) and nothing is written. The operator commands
+resolve reviews and retry dead letters through the same path (`operations.actions`, using
+`write`, `enqueue` and `flush`).
 """
 
 from __future__ import annotations
@@ -15,8 +22,11 @@ import dataclasses
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from target_quickbooks import error_catalog, payloads
-from target_quickbooks.contract import Operation
+from target_quickbooks import document_diff, error_catalog, merge, merge_plan, payloads
+from target_quickbooks.contract import (
+    ContractViolation,
+    Operation,
+)
 from target_quickbooks.errors import (
     ConflictError,
     DataError,
@@ -29,9 +39,11 @@ from target_quickbooks.planning import (
     LEDGER_STATUS,
     OUTCOMES,
     WriteKind,
+    WritePlan,
     body_hash,
     dependencies,
     existing_from,
+    keep_unique_name,
     plan_write,
     renamed,
     required_dependencies,
@@ -42,10 +54,11 @@ from target_quickbooks.reconciliation import reconcile
 from target_quickbooks.recording import Records
 from target_quickbooks.recovery import find_own_documents
 from target_quickbooks.references import find_refs
-from target_quickbooks.snapshots import changed_fields
+from target_quickbooks.request_ids import content_hash, write_request_id
 from target_quickbooks.store.audit import AuditEntry
 from target_quickbooks.store.dead_letters import DeadLetter
 from target_quickbooks.store.ledger import LedgerEntry, LedgerStatus
+from target_quickbooks.store.review_queue import ReviewItem
 from target_quickbooks.writer import PlanWriter, WriteOutcome
 
 if TYPE_CHECKING:
@@ -53,13 +66,14 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
 
     from target_quickbooks.client import QuickBooksClient
-    from target_quickbooks.contract import ContractViolation, MappedDocument
-    from target_quickbooks.planning import WritePlan
+    from target_quickbooks.contract import MappedDocument
     from target_quickbooks.references import ReferenceResolver
     from target_quickbooks.settings import Settings
     from target_quickbooks.store import Store
 
-_MAX_STALE_RETRIES = 2
+# Stale SyncTokens in a row before the write is dead-lettered as transient: each one means
+# QuickBooks changed again between our read and our write.
+_MAX_STALE_RETRIES = 3
 _INVALID_RECORD_GUIDANCE = (
     "The record does not match the map-quickbooks output contract: upgrade map-quickbooks and "
     "target-quickbooks to matching versions, then retry."
@@ -69,10 +83,14 @@ _UNRECONCILED_GUIDANCE = (
     "rule). Compare the document in QuickBooks with the order, fix the tax/mapping setup, then "
     "retry; the document was written once and is not duplicated."
 )
-_CONFLICT_GUIDANCE = (
-    "Someone changed this document in QuickBooks after K-Connector wrote it, and the store "
-    "changed it too. K-Connector did not overwrite QuickBooks. Compare both versions (audit log, "
-    "before/after), update the order or QuickBooks, then retry."
+_MERGE_INPUT_GUIDANCE = (
+    "QuickBooks' copy or the record lacks a usable timestamp (MetaData.LastUpdatedTime, "
+    "source_updated_at), so the edits cannot be merged. Check the document in QuickBooks, then "
+    "retry with `target-quickbooks-ops errors retry`."
+)
+_STALE_GUIDANCE = (
+    "QuickBooks changed the document again during each attempt (someone is editing it now). "
+    "Retry later with `target-quickbooks-ops errors retry`."
 )
 
 
@@ -89,6 +107,8 @@ class DeliveryCounts:
     absent: int = 0
     superseded: int = 0
     dead_lettered: int = 0
+    merged: int = 0
+    kept_quickbooks: int = 0
     conflicts: int = 0
     unreconciled: int = 0
     mapper_dead_letters: int = 0
@@ -123,6 +143,8 @@ class DeliveryEngine:
             use_batch_api=settings.use_batch_api,
         )
         self._pending: dict[str, MappedDocument] = {}
+        # Documents written by a review resolution: a stale SyncToken re-applies, never re-merges.
+        self._forced: set[str] = set()
         self._flush_mark = 0
         self.counts = DeliveryCounts()
 
@@ -130,6 +152,11 @@ class DeliveryEngine:
     def pending_count(self) -> int:
         """Documents received and not yet delivered or dead-lettered."""
         return len(self._pending)
+
+    @property
+    def client(self) -> QuickBooksClient:
+        """The QuickBooks client (the operator commands read through it)."""
+        return self._client
 
     @property
     def writer(self) -> PlanWriter:
@@ -197,6 +224,58 @@ class DeliveryEngine:
             ]
         )
         self.counts.mapper_dead_letters += 1
+
+    # ------------------------------------------------ for operator actions
+
+    @property
+    def realm_id(self) -> str:
+        """The company this engine writes to."""
+        return self._realm
+
+    @property
+    def store(self) -> Store:
+        """The target's store."""
+        return self._store
+
+    def write(self, plans: list[WritePlan], *, forced: bool = False) -> None:
+        """Write plans and record every outcome, as a wave does.
+
+        Args:
+            plans: the writes (e.g. a review resolution's update).
+            forced: a person decided this content: a stale SyncToken re-applies it on the new
+                SyncToken instead of merging again.
+        """
+        ids = {plan.document.external_id for plan in plans} if forced else set()
+        self._forced |= ids
+        try:
+            while plans:
+                plans = self._record(self._writer.execute(plans))
+        finally:
+            self._forced -= ids
+
+    def audit_entry(  # noqa: PLR0913 - an audit row's fields
+        self,
+        document: MappedDocument,
+        operation: str,
+        outcome: str,
+        *,
+        qbo_id: str | None = None,
+        intuit_tid: str | None = None,
+        before: dict[str, Any] | None = None,
+        after: dict[str, Any] | None = None,
+        message: str | None = None,
+    ) -> AuditEntry:
+        """An audit row about a document of this company."""
+        return self._audit(
+            document,
+            operation,
+            outcome,
+            qbo_id=qbo_id,
+            intuit_tid=intuit_tid,
+            before=before,
+            after=after,
+            message=message,
+        )
 
     # ------------------------------------------------------------------ flush
 
@@ -338,6 +417,17 @@ class DeliveryEngine:
     ) -> WritePlan | None:
         if not _unknown(entry):
             adopted = None
+        if entry is not None and body is not None and _merges(document, entry):
+            # QuickBooks holds edits an earlier merge kept: a full update would overwrite them.
+            return self._merge(
+                records,
+                document,
+                ours=keep_unique_name(document, body, entry.snapshot),
+                entry=entry,
+                theirs=entry.snapshot or {},
+                digest=digest,
+                refusals=refusals,
+            )
         existing = existing_from(entry, adopted)
         plan = plan_write(self._realm, document, digest, existing, body, refusals=refusals)
         if adopted is not None:
@@ -412,6 +502,10 @@ class DeliveryEngine:
                 request_id=plan.request_id,
                 snapshot=plan.before if plan.kind is WriteKind.DELETE else document,
                 source_updated_at=source.source_updated_at,
+                pushed_body=plan.resolved_body,
+                expected_total=source.expected.total,
+                expected_tax=source.expected.tax,
+                currency=source.expected.currency,
             )
         )
         alias = self._customer_alias(plan)
@@ -477,7 +571,7 @@ class DeliveryEngine:
     def _after_stale(
         self, records: Records, plan: WritePlan, error: DeliveryError
     ) -> WritePlan | None:
-        """5010: re-read, then decide: already ours, re-apply ours, or a conflict."""
+        """5010: re-read, then decide: already ours, merge again, re-apply, or give up."""
         source = plan.document
         try:
             current, tid = self._client.read(source.entity, str(plan.payload.get("Id", "")))
@@ -489,27 +583,229 @@ class DeliveryEngine:
             # Our update was committed earlier (its answer was lost): nothing to write.
             self._record_success(records, WriteOutcome(plan, document=current, intuit_tid=tid))
             return None
-        fields = [k for k in plan.payload if k not in {"Id", "SyncToken", "sparse"}]
-        differing = (
-            changed_fields(plan.before, current, fields) if plan.before is not None else ["*"]
+        if plan.attempt >= _MAX_STALE_RETRIES:
+            stale = TransientError(
+                f"stale SyncToken on {plan.attempt + 1} attempts in a row",
+                code=error.code,
+                element="SyncToken",
+                guidance=_STALE_GUIDANCE,
+                intuit_tid=error.intuit_tid,
+            )
+            self._letter(records, source, stale, operation=plan.kind.value, plan=plan)
+            return None
+        token = str(current.get("SyncToken", ""))
+        if plan.kind is not WriteKind.UPDATE or source.external_id in self._forced:
+            # A void, a delete, or a person's decision: the same write on the new SyncToken.
+            return with_sync_token(plan, token)
+        if plan.resolved_body is None:
+            msg = "an update plan carries its resolved body"
+            raise ValueError(msg)
+        entry = self._store.ledger.get(self._realm, source.external_id) or LedgerEntry(
+            realm_id=self._realm,
+            external_id=source.external_id,
+            entity=source.entity,
+            qbo_id=str(current.get("Id", "")),
+            sync_token=token,
+            body_hash="",
+            status=LedgerStatus.ACTIVE,
+            snapshot=plan.before,
         )
-        if not differing and plan.attempt < _MAX_STALE_RETRIES:
-            # Only the SyncToken moved (a save that changed nothing we write): re-apply ours.
-            return with_sync_token(plan, str(current.get("SyncToken", "")))
-        self.counts.conflicts += 1
-        message = (
-            "edited in QuickBooks since K-Connector last wrote it "
-            f"(fields: {', '.join(differing) or 'SyncToken'})"
+        return self._merge(
+            records,
+            source,
+            ours=plan.resolved_body,
+            entry=entry,
+            theirs=current,
+            digest=plan.body_hash,
+            refusals=plan.refusals,
+            intuit_tid=tid,
+            attempt=plan.attempt + 1,
         )
-        conflict = ConflictError(
-            message,
-            code=error_catalog.CONFLICT,
-            element=",".join(differing) or "SyncToken",
-            guidance=_CONFLICT_GUIDANCE,
-            intuit_tid=error.intuit_tid,
+
+    # ------------------------------------------------------------- merge
+
+    def _merge(  # noqa: PLR0913 - the three versions and the write's identity
+        self,
+        records: Records,
+        document: MappedDocument,
+        *,
+        ours: dict[str, Any],
+        entry: LedgerEntry,
+        theirs: dict[str, Any],
+        digest: str,
+        refusals: int,
+        intuit_tid: str | None = None,
+        attempt: int = 0,
+    ) -> WritePlan | None:
+        """Merge QuickBooks' copy, the ledger's base and the store's body; returns the write.
+
+        ``no_change``/``take_theirs``: nothing is written, the ledger adopts QuickBooks' copy.
+        ``take_ours``/``merged``: a sparse update on QuickBooks' current SyncToken.
+        ``conflict``: nothing is written; the case is queued for review (once per fingerprint).
+        """
+        current = merge_plan.without_marker(document.entity, theirs, document.external_id)
+        base = merge_plan.merge_base(entry, ours)
+        try:
+            result = merge.three_way_merge(
+                base,
+                current,
+                ours,
+                critical_fields=document.critical_fields,
+                theirs_updated_at=merge.last_updated_time(theirs),
+                ours_updated_at=merge_plan.source_time(document.source_updated_at),
+                entity=document.entity,
+            )
+        except ValueError as exc:  # merge.MergeInputError, or an unreadable source_updated_at
+            error = DataError(
+                f"cannot merge the QuickBooks edits: {exc}",
+                code=error_catalog.CONFLICT,
+                guidance=_MERGE_INPUT_GUIDANCE,
+                intuit_tid=intuit_tid,
+            )
+            self._letter(records, document, error, operation="merge", qbo_id=entry.qbo_id)
+            return None
+        decisions = ", ".join(
+            f"{d.field}: {d.reason}"
+            for d in result.field_decisions
+            if d.reason is not merge.Reason.UNCHANGED
         )
-        self._letter(records, source, conflict, operation=plan.kind.value, plan=plan, after=current)
+        if result.outcome is merge.Outcome.CONFLICT:
+            self._queue_review(
+                records,
+                document,
+                entry=entry,
+                versions=(base, current, ours),
+                result=result,
+                theirs=theirs,
+                intuit_tid=intuit_tid,
+            )
+            return None
+        token = str(theirs.get("SyncToken", ""))
+        if result.body is None:
+            payload = payloads.reference_payload(str(theirs.get("Id", entry.qbo_id)), token)
+        else:
+            payload = merge_plan.merged_payload(
+                document.entity,
+                result,
+                ours,
+                current,
+                document.external_id,
+                sync_token=token,
+                version=digest[: payloads.VERSION_LENGTH],
+            )
+        request_id = write_request_id(
+            self._realm,
+            document.entity,
+            document.external_id,
+            WriteKind.UPDATE.value,
+            content_hash(payload),
+            refusals=refusals,
+        )
+        plan = WritePlan(
+            self._realm,
+            document,
+            WriteKind.UPDATE,
+            payload,
+            request_id,
+            digest,
+            ours,
+            theirs,
+            attempt,
+            refusals,
+        )
+        records.audit.append(
+            self._audit(
+                document,
+                "merge",
+                result.outcome.value,
+                qbo_id=str(payload["Id"]),
+                request_id=request_id if result.body is not None else None,
+                intuit_tid=intuit_tid,
+                before=base,
+                after=current,
+                message=decisions or None,
+            )
+        )
+        if result.body is not None:
+            self.counts.merged += 1
+            return plan
+        self.counts.kept_quickbooks += 1
+        self._record_success(
+            records, WriteOutcome(plan, document=theirs, intuit_tid=intuit_tid), count=False
+        )
         return None
+
+    def _queue_review(  # noqa: PLR0913 - the case and its context
+        self,
+        records: Records,
+        document: MappedDocument,
+        *,
+        entry: LedgerEntry,
+        versions: tuple[dict[str, Any], dict[str, Any], dict[str, Any]],
+        result: merge.MergeResult,
+        theirs: dict[str, Any],
+        intuit_tid: str | None,
+    ) -> None:
+        """Queue a conflict for review; QuickBooks is not written."""
+        base, current, ours = versions
+        fields = tuple(conflict.field for conflict in result.conflicts)
+        qbo_id = str(theirs.get("Id") or entry.qbo_id)
+        item_id, new = self._store.reviews.add(
+            ReviewItem(
+                realm_id=self._realm,
+                fingerprint=result.fingerprint,
+                external_id=document.external_id,
+                stream=document.stream,
+                entity=document.entity,
+                qbo_id=qbo_id,
+                conflict_fields=fields,
+                diff=document_diff.format_diff(document_diff.render_diff(base, current, ours)),
+                base=base,
+                theirs=current,
+                ours=ours,
+                record=dict(document.record),
+            )
+        )
+        # QuickBooks' copy becomes the ledger's snapshot, the base stays: a re-run finds the
+        # same conflict without writing, and queues nothing new.
+        records.ledger.append(
+            dataclasses.replace(
+                entry,
+                qbo_id=qbo_id,
+                sync_token=str(theirs.get("SyncToken", entry.sync_token)),
+                snapshot=theirs,
+                pushed_body=base,
+            )
+        )
+        self.counts.conflicts += 1
+        records.audit.append(
+            AuditEntry(
+                realm_id=self._realm,
+                operation="merge",
+                outcome="conflict",
+                external_id=document.external_id,
+                entity=document.entity,
+                qbo_id=qbo_id,
+                intuit_tid=intuit_tid,
+                error_class=ErrorClass.CONFLICT.value,
+                error_code=error_catalog.CONFLICT,
+                message=(
+                    f"review {item_id} {'queued' if new else 'already queued'}: "
+                    f"{', '.join(fields)} changed in QuickBooks and in the store"
+                ),
+                before=base,
+                after=current,
+            )
+        )
+        records.delivered.append(document.external_id)
+        self._logger.warning(
+            "event=review_queued external_id=%s entity=%s review=%s new=%s fields=%s",
+            document.external_id,
+            document.entity,
+            item_id,
+            new,
+            ",".join(fields),
+        )
 
     # ------------------------------------------------------------- records
 
@@ -524,6 +820,7 @@ class DeliveryEngine:
         intuit_tid: str | None = None,
         before: dict[str, Any] | None = None,
         after: dict[str, Any] | None = None,
+        message: str | None = None,
     ) -> AuditEntry:
         return AuditEntry(
             realm_id=self._realm,
@@ -536,6 +833,7 @@ class DeliveryEngine:
             intuit_tid=intuit_tid,
             before=before,
             after=after,
+            message=message,
         )
 
     def _failure_audit(self, plan: WritePlan, error: DeliveryError) -> AuditEntry:
@@ -614,6 +912,15 @@ class DeliveryEngine:
             code,
             error.element,
         )
+
+
+def _merges(document: MappedDocument, entry: LedgerEntry) -> bool:
+    """Whether an upsert of a known document must merge instead of a full update."""
+    return (
+        document.operation is Operation.UPSERT
+        and entry.status is LedgerStatus.ACTIVE
+        and merge_plan.diverged(entry)
+    )
 
 
 def _unknown(entry: LedgerEntry | None) -> bool:

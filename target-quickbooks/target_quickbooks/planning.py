@@ -81,9 +81,31 @@ def body_hash(document: MappedDocument) -> str:
     return content_hash({"operation": document.operation.value, "body": dict(document.body)})
 
 
+# A refund's customer is the alias ``<order id>#customer`` (docs/mapping.md, "Customers"). The
+# alias is never a queued document: the ledger records it when one of the order's own documents
+# is written. These are the order documents that carry the customer and so record the alias.
+CUSTOMER_ALIAS_SUFFIX = "#customer"
+ALIAS_WRITERS = ("#sales_receipt", "#invoice")
+
+
+def alias_writers(external_ids: set[str]) -> set[str]:
+    """The order documents whose delivery records each ``<order id>#customer`` alias."""
+    return {
+        external_id.removesuffix(CUSTOMER_ALIAS_SUFFIX) + role
+        for external_id in external_ids
+        if external_id.endswith(CUSTOMER_ALIAS_SUFFIX)
+        for role in ALIAS_WRITERS
+    }
+
+
 def dependencies(document: MappedDocument) -> set[str]:
-    """external_ids to write before this document when they are in the same run."""
+    """external_ids to write before this document when they are in the same run.
+
+    A reference to an order's customer alias depends on the order's SalesReceipt or Invoice:
+    a refund queued with its order waits for it instead of failing in the same wave.
+    """
     needed = set(document.links.values()) | external_id_dependencies(dict(document.body))
+    needed |= alias_writers(needed)
     needed.discard(document.external_id)
     return needed
 

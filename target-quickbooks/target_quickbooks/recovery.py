@@ -10,6 +10,7 @@ in the query language, hence the two steps.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 from target_quickbooks import payloads, query_language
@@ -45,16 +46,28 @@ def find_own_documents(
             document.entity, document.body, rename_key(document)
         ):
             groups.setdefault((document.entity, field), {}).setdefault(value, []).append(document)
-    found: dict[str, dict[str, Any]] = {}
+    lookups: list[tuple[str, str, list[str], list[str]]] = []
     for (entity, field), by_value in sorted(groups.items()):
         values = sorted(by_value)
         wanted = sorted({d.external_id for docs in by_value.values() for d in docs})
-        for start in range(0, len(values), _LOOKUP_CHUNK):
-            chunk = values[start : start + _LOOKUP_CHUNK]
-            for candidate in _query_all(client, entity, field, chunk):
-                for external_id in wanted:
-                    if external_id not in found and payloads.has_marker(
-                        entity, candidate, external_id
-                    ):
-                        found[external_id] = candidate
+        lookups.extend(
+            (entity, field, values[start : start + _LOOKUP_CHUNK], wanted)
+            for start in range(0, len(values), _LOOKUP_CHUNK)
+        )
+    if not lookups:
+        return {}
+    # The lookups are independent: run them side by side (the client's limiter still caps
+    # requests in flight and per window); a wave's queries then cost one round trip, not one
+    # per 30 documents. Answers are merged in lookup order, so the outcome is deterministic.
+    workers = max(1, min(client.max_concurrency, len(lookups)))
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="kc-recovery") as pool:
+        answers = list(
+            pool.map(lambda lookup: _query_all(client, lookup[0], lookup[1], lookup[2]), lookups)
+        )
+    found: dict[str, dict[str, Any]] = {}
+    for (entity, _, _, wanted), candidates in zip(lookups, answers, strict=True):
+        for candidate in candidates:
+            for external_id in wanted:
+                if external_id not in found and payloads.has_marker(entity, candidate, external_id):
+                    found[external_id] = candidate
     return found

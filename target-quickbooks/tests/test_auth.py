@@ -187,7 +187,7 @@ def test_token_rotated_mid_run_survives_kill_9_right_after_the_refresh(make_conf
 
     served, _ = qbo
     config = make_config()
-    completed = subprocess.run(  # noqa: S603 - our own interpreter and script
+    completed = subprocess.run(
         [sys.executable, "-c", KILL_AFTER_REFRESH, json.dumps(config)],
         capture_output=True,
         timeout=60,

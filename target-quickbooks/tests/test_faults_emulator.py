@@ -129,7 +129,7 @@ def test_stale_sync_token_reapplies_when_quickbooks_still_matches_our_snapshot(
     assert target.delivery.counts.conflicts == 0
 
 
-def test_stale_sync_token_with_a_quickbooks_edit_is_recorded_as_conflict(
+def test_stale_sync_token_with_a_quickbooks_note_edit_merges_and_keeps_the_note(
     mapped, qbo, make_config, run_target
 ):
     _, emulator = qbo
@@ -145,11 +145,9 @@ def test_stale_sync_token_with_a_quickbooks_edit_is_recorded_as_conflict(
     target, states = run_target(config, mapped.lines([("sales_receipts", changed)], {"b": 2}))
 
     (document,) = kc_documents(emulator, mapped.realm)
-    assert document["PrivateNote"] == edited_note
-    assert str(document["TotalAmt"]) != changed["expected"]["total"]
-    assert target.delivery.counts.conflicts == 1
-    (letter,) = open_store(config["database_url"]).dead_letters.open_letters(mapped.realm)
-    assert letter["error_class"] == "conflict"
-    assert letter["error_code"] == "TQB-CONFLICT"
-    assert letter["field"] == "PrivateNote"
+    assert document["PrivateNote"].startswith("shopify order 1 (checked by bookkeeper)\n[kc:")
+    assert str(document["TotalAmt"]) == changed["expected"]["total"]
+    assert target.delivery.counts.merged == 1
+    assert target.delivery.counts.conflicts == 0
+    assert open_store(config["database_url"]).dead_letters.open_letters(mapped.realm) == []
     assert states == [{"b": 2}]

@@ -1,31 +1,74 @@
-"""The store: migrations at start, ledger, dead letters, tokens.
+"""The store: migrations at start, ledger, dead letters, tokens, audit log, review queue.
 
-SQLite by default; set KCONNECTOR_TEST_DATABASE_URL (e.g.
-postgresql+psycopg://kc@127.0.0.1:5432/kc_test) to run the same tests against PostgreSQL.
-Each test works in its own realm, so a shared server database needs no cleaning.
+Every test runs on SQLite, and on PostgreSQL too when KCONNECTOR_TEST_DATABASE_URL is set (e.g.
+`eval "$(scripts/test-postgres.sh start)"`); each PostgreSQL test works in a schema of its own,
+dropped afterwards.
 """
 
 from __future__ import annotations
 
 import os
 import uuid
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
 
+from target_quickbooks.merge_plan import merge_base
 from target_quickbooks.store import open_store
-from target_quickbooks.store.database import current_revision, head_revision
+from target_quickbooks.store.audit import AppendOnlyError, AuditEntry, AuditFilter
+from target_quickbooks.store.database import (
+    create_engine,
+    current_revision,
+    head_revision,
+    upgrade,
+)
 from target_quickbooks.store.dead_letters import DeadLetter
 from target_quickbooks.store.ledger import LedgerEntry, LedgerStatus
+from target_quickbooks.store.review_queue import Resolution, ReviewItem, ReviewStatus
+from target_quickbooks.store.schema import audit_log
+
+POSTGRES_ENV = "KCONNECTOR_TEST_DATABASE_URL"
+REALM = "9130357600000001"
+
+
+@pytest.fixture(
+    params=[
+        "sqlite",
+        pytest.param(
+            "postgresql",
+            marks=pytest.mark.skipif(
+                not os.environ.get(POSTGRES_ENV), reason=f"{POSTGRES_ENV} is not set"
+            ),
+        ),
+    ]
+)
+def database_url(request, tmp_path):
+    """A fresh, empty database for one test."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'store.db'}"
+        return
+    server = sa.engine.make_url(os.environ[POSTGRES_ENV])
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(server)
+    with admin.begin() as connection:
+        connection.execute(sa.text(f"CREATE SCHEMA {schema}"))
+    try:
+        url = server.update_query_dict({"options": f"-csearch_path={schema}"})
+        yield url.render_as_string(hide_password=False)
+    finally:
+        with admin.begin() as connection:
+            connection.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
+        admin.dispose()
 
 
 @pytest.fixture
-def store_factory(tmp_path):
-    url = os.environ.get("KCONNECTOR_TEST_DATABASE_URL") or f"sqlite:///{tmp_path / 's.db'}"
+def store_factory(database_url):
     opened = []
 
     def make():
-        store = open_store(url)
+        store = open_store(database_url)
         opened.append(store)
         return store
 
@@ -36,16 +79,23 @@ def store_factory(tmp_path):
 
 @pytest.fixture
 def realm() -> str:
-    return f"test-{uuid.uuid4().hex[:12]}"
+    return REALM
 
 
 def test_schema_is_migrated_to_head_at_start_and_again_is_a_no_op(store_factory):
     store = store_factory()
-    assert current_revision(store.engine) == head_revision() == "0001"
+    assert current_revision(store.engine) == head_revision() == "0002"
     tables = set(sa.inspect(store.engine).get_table_names())
-    assert {"ledger", "oauth_tokens", "audit_log", "dead_letters", "alembic_version"} <= tables
+    assert {
+        "ledger",
+        "oauth_tokens",
+        "audit_log",
+        "dead_letters",
+        "review_queue",
+        "alembic_version",
+    } <= tables
     again = store_factory()
-    assert current_revision(again.engine) == "0001"
+    assert current_revision(again.engine) == "0002"
 
 
 def test_ledger_upsert_replaces_the_entry(store_factory, realm):
@@ -61,11 +111,39 @@ def test_ledger_upsert_replaces_the_entry(store_factory, realm):
     assert got is not None
     assert (got.sync_token, got.body_hash, got.status) == ("1", "h2", LedgerStatus.VOIDED)
     assert store.ledger.count(realm) == 1
+    assert store.ledger.counts(realm) == {("Invoice", "voided"): 1}
+
+
+def test_ledger_keeps_the_merge_base_and_expected_totals(store_factory, realm):
+    store = store_factory()
+    base = {"Line": [{"Amount": "19.99"}], "PrivateNote": "gift"}
+    store.ledger.put_many(
+        [
+            LedgerEntry(
+                realm,
+                "e:3",
+                "SalesReceipt",
+                "12",
+                "0",
+                "h",
+                LedgerStatus.ACTIVE,
+                pushed_body=base,
+                expected_total=Decimal("21.64"),
+                expected_tax=Decimal("1.65"),
+                currency="USD",
+            )
+        ]
+    )
+    (got,) = store.ledger.documents(realm, ["SalesReceipt"])
+    assert got.pushed_body == base
+    assert (got.expected_total, got.expected_tax, got.currency) == (
+        Decimal("21.64"),
+        Decimal("1.65"),
+        "USD",
+    )
 
 
 def test_snapshots_keep_decimal_amounts(store_factory, realm):
-    from decimal import Decimal  # noqa: PLC0415 - only this test needs it
-
     store = store_factory()
     snapshot = {"TotalAmt": Decimal("19.90"), "Line": [{"Amount": Decimal("0.10")}]}
     store.ledger.put_many(
@@ -87,6 +165,8 @@ def test_dead_letter_attempts_count_up_until_resolved(store_factory, realm):
     store.dead_letters.record([letter])
     (row,) = store.dead_letters.open_letters(realm)
     assert row["attempts"] == 2
+    assert store.dead_letters.open_count(realm) == 1
+    assert store.dead_letters.get(realm, row["id"])["external_id"] == "e:1"
     assert store.dead_letters.open_ids(realm, ["e:1", "e:2"]) == {"e:1"}
     assert store.dead_letters.resolve(realm, ["e:1"]) == 1
     assert store.dead_letters.open_letters(realm) == []
@@ -101,3 +181,211 @@ def test_tokens_are_stored_and_never_shown_in_a_repr(store_factory, realm):
     assert record is not None
     assert record.refresh_token == "CANARY-R"
     assert "CANARY" not in repr(record)
+
+
+def test_audit_log_refuses_updates_and_deletes(store_factory, realm):
+    store = store_factory()
+    store.audit.append([AuditEntry(realm, "create", "created", external_id="e:1")])
+
+    with pytest.raises(AppendOnlyError):
+        store.audit.update(external_id="e:1", outcome="failed")
+    with pytest.raises(AppendOnlyError):
+        store.audit.delete(external_id="e:1")
+    with pytest.raises(sa.exc.DBAPIError), store.engine.begin() as connection:
+        connection.execute(sa.update(audit_log).values(outcome="failed"))
+    with pytest.raises(sa.exc.DBAPIError), store.engine.begin() as connection:
+        connection.execute(sa.delete(audit_log))
+
+    (row,) = store.audit.entries(realm)
+    assert row["outcome"] == "created"
+
+
+def test_audit_log_is_queryable_by_document_outcome_entity_and_time(store_factory, realm):
+    store = store_factory()
+    now = datetime.now(UTC)
+    store.audit.append(
+        [
+            AuditEntry(realm, "create", "created", "e:1", "Invoice", ts=now - timedelta(days=2)),
+            AuditEntry(realm, "update", "updated", "e:1", "Invoice", ts=now - timedelta(hours=1)),
+            AuditEntry(realm, "create", "created", "e:2", "Customer", ts=now),
+            AuditEntry("other-realm", "create", "created", "e:1", "Invoice", ts=now),
+        ]
+    )
+
+    def ids(**where):
+        rows = store.audit.query(realm, AuditFilter(**where))
+        return [(r["external_id"], r["operation"]) for r in rows]
+
+    assert ids(external_id="e:1") == [("e:1", "create"), ("e:1", "update")]
+    assert ids(outcome="created") == [("e:1", "create"), ("e:2", "create")]
+    assert ids(entity="Customer") == [("e:2", "create")]
+    assert ids(since=now - timedelta(days=1)) == [("e:1", "update"), ("e:2", "create")]
+    assert ids(until=now - timedelta(days=1)) == [("e:1", "create")]
+    assert ids(limit=1) == [("e:2", "create")]
+    assert store.audit.outcome_counts(realm) == {
+        ("Invoice", "created"): 1,
+        ("Invoice", "updated"): 1,
+        ("Customer", "created"): 1,
+    }
+    assert store.audit.last_at(realm) == now
+
+
+def _item(realm, fingerprint, external_id="e:1"):
+    return ReviewItem(
+        realm_id=realm,
+        fingerprint=fingerprint,
+        external_id=external_id,
+        stream="sales_receipts",
+        entity="SalesReceipt",
+        qbo_id="7",
+        conflict_fields=("Line",),
+        diff="field ...",
+        base={"Line": []},
+        theirs={"Line": [1]},
+        ours={"Line": [2]},
+        record={"external_id": external_id},
+    )
+
+
+def test_review_queue_keeps_one_item_per_conflict_and_supersedes_older_ones(store_factory, realm):
+    store = store_factory()
+    first, new = store.reviews.add(_item(realm, "f" * 64))
+    again, new_again = store.reviews.add(_item(realm, "f" * 64))
+    assert (new, new_again, again) == (True, False, first)
+    assert store.reviews.get(realm, first).sightings == 2
+
+    second, _ = store.reviews.add(_item(realm, "a" * 64))
+    assert store.reviews.get(realm, first).status is ReviewStatus.SUPERSEDED
+    assert [i.id for i in store.reviews.items(realm)] == [second]
+    assert store.reviews.open_count(realm) == 1
+
+    store.reviews.resolve(realm, second, Resolution.ACCEPT_STORE)
+    resolved = store.reviews.get(realm, second)
+    assert (resolved.status, resolved.resolution) == (ReviewStatus.RESOLVED, "accept_store")
+    assert resolved.resolved_at is not None
+    assert store.reviews.open_count(realm) == 0
+
+
+def _rows_at_0001(engine, realm):
+    """Data of every kind, written through the 0001 tables as that version wrote it."""
+    tables = sa.MetaData()
+    tables.reflect(engine)
+    now = datetime.now(UTC)
+    snapshot = {
+        "Id": "7",
+        "SyncToken": "0",
+        "PrivateNote": "gift\n[kc:e:1 vabc]",
+        "Line": [{"Id": "1", "Amount": Decimal("19.99"), "DetailType": "SalesItemLineDetail"}],
+        "TotalAmt": Decimal("21.64"),
+    }
+    with engine.begin() as connection:
+        connection.execute(
+            sa.insert(tables.tables["ledger"]),
+            [
+                {
+                    "realm_id": realm,
+                    "external_id": f"e:{n}",
+                    "entity": "SalesReceipt",
+                    "qbo_id": str(6 + n),
+                    "sync_token": "0",
+                    "body_hash": f"h{n}",
+                    "status": "active",
+                    "request_id": None,
+                    "snapshot": snapshot,
+                    "source_updated_at": "2026-11-01T10:00:00Z",
+                    "updated_at": now,
+                }
+                for n in (1, 2)
+            ],
+        )
+        connection.execute(
+            sa.insert(tables.tables["oauth_tokens"]).values(
+                realm_id=realm,
+                refresh_token="rotated-refresh",
+                access_token=None,
+                expires_at=None,
+                rotated_at=now,
+            )
+        )
+        connection.execute(
+            sa.insert(tables.tables["audit_log"]).values(
+                ts=now, realm_id=realm, operation="create", outcome="created", external_id="e:1"
+            )
+        )
+        connection.execute(
+            sa.insert(tables.tables["dead_letters"]).values(
+                realm_id=realm,
+                external_id="e:3",
+                stream="sales_receipts",
+                error_class="data",
+                error_code="610",
+                message="inactive item",
+                guidance="reactivate it",
+                attempts=1,
+                created_at=now,
+                updated_at=now,
+            )
+        )
+    return tables
+
+
+def test_upgrade_from_0001_keeps_every_row_and_the_new_features_work(database_url, realm):
+    engine = create_engine(database_url)
+    upgrade(engine, "0001")
+    _rows_at_0001(engine, realm)
+    engine.dispose()
+
+    store = open_store(database_url)
+    try:
+        assert current_revision(store.engine) == "0002"
+        entry = store.ledger.get(realm, "e:1")
+        assert entry is not None
+        assert (entry.qbo_id, entry.body_hash, entry.pushed_body) == ("7", "h1", None)
+        assert entry.snapshot["TotalAmt"] == Decimal("21.64")
+        assert store.ledger.count(realm) == 2
+        token = store.tokens.load(realm)
+        assert token is not None
+        assert token.refresh_token == "rotated-refresh"
+        assert [r["operation"] for r in store.audit.entries(realm)] == ["create"]
+        assert [letter["external_id"] for letter in store.dead_letters.open_letters(realm)] == [
+            "e:3"
+        ]
+        # new features on old data: the merge base of a pre-0002 row, the review queue,
+        # the append-only guard
+        ours = {"PrivateNote": "gift", "Line": [{"Amount": "19.99"}]}
+        base = merge_base(entry, ours)
+        assert base["PrivateNote"] == "gift"
+        assert "TotalAmt" not in base
+        item_id, _ = store.reviews.add(_item(realm, "c" * 64))
+        assert store.reviews.get(realm, item_id) is not None
+        with pytest.raises(sa.exc.DBAPIError), store.engine.begin() as connection:
+            connection.execute(sa.delete(audit_log))
+    finally:
+        store.close()
+
+
+def test_a_process_of_the_previous_version_still_writes_to_a_database_at_head(database_url, realm):
+    engine = create_engine(database_url)
+    upgrade(engine, "0001")
+    old_tables = _rows_at_0001(engine, realm)  # the 0001 process's view of the tables
+    store = open_store(database_url)  # the new version starts and migrates
+    try:
+        now = datetime.now(UTC)
+        with engine.begin() as connection:  # the old process carries on writing
+            connection.execute(
+                sa.update(old_tables.tables["ledger"])
+                .where(old_tables.tables["ledger"].c.external_id == "e:2")
+                .values(sync_token="1", updated_at=now)
+            )
+            connection.execute(
+                sa.insert(old_tables.tables["audit_log"]).values(
+                    ts=now, realm_id=realm, operation="update", outcome="updated"
+                )
+            )
+            connection.execute(sa.update(old_tables.tables["dead_letters"]).values(resolved_at=now))
+        assert store.ledger.get(realm, "e:2").sync_token == "1"
+        assert [r["operation"] for r in store.audit.entries(realm)] == ["create", "update"]
+        assert store.dead_letters.open_count(realm) == 0
+    finally:
+        store.close()
+        engine.dispose()

@@ -93,7 +93,7 @@ def test_revoked_connection_exits_non_zero_with_the_reconnect_steps(
     input_path = tmp_path / "input.singer"
     input_path.write_text(mapped.lines([("sales_receipts", mapped.receipt(1))], {"b": 1}))
 
-    completed = subprocess.run(  # noqa: S603 - our own interpreter and module
+    completed = subprocess.run(
         [
             sys.executable,
             "-m",

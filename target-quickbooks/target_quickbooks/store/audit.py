@@ -1,4 +1,9 @@
-"""The append-only audit log: one row per operation, with before/after snapshots."""
+"""The append-only audit log: one row per operation, with before/after snapshots.
+
+Append-only twice over: this API has no way to change or remove a row (`update` and `delete`
+exist only to refuse, so a caller gets a clear error instead of an AttributeError), and since
+schema 0002 database triggers refuse UPDATE and DELETE on the table (SQLite and PostgreSQL).
+"""
 
 from __future__ import annotations
 
@@ -38,6 +43,23 @@ class AuditEntry:
     before: dict[str, Any] | None = None
     after: dict[str, Any] | None = None
     ts: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+
+class AppendOnlyError(RuntimeError):
+    """An attempt to change or remove an audit row."""
+
+
+@dataclass(frozen=True)
+class AuditFilter:
+    """Which audit rows to read (every field optional; combined with AND)."""
+
+    external_id: str | None = None
+    outcome: str | None = None
+    operation: str | None = None
+    entity: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    limit: int | None = None
 
 
 class AuditLog:
@@ -102,10 +124,77 @@ class AuditLog:
 
     def entries(self, realm_id: str, external_id: str | None = None) -> list[dict[str, Any]]:
         """Rows of a company (optionally of one document), oldest first."""
+        return self.query(realm_id, AuditFilter(external_id=external_id))
+
+    def query(self, realm_id: str, where: AuditFilter) -> list[dict[str, Any]]:
+        """Rows of a company matching `where`, oldest first (the newest `limit` when set)."""
         query = sa.select(audit_log).where(audit_log.c.realm_id == realm_id)
-        if external_id is not None:
-            query = query.where(audit_log.c.external_id == external_id)
+        for column, value in (
+            (audit_log.c.external_id, where.external_id),
+            (audit_log.c.outcome, where.outcome),
+            (audit_log.c.operation, where.operation),
+            (audit_log.c.entity, where.entity),
+        ):
+            if value is not None:
+                query = query.where(column == value)
+        if where.since is not None:
+            query = query.where(audit_log.c.ts >= where.since.astimezone(UTC))
+        if where.until is not None:
+            query = query.where(audit_log.c.ts < where.until.astimezone(UTC))
+        query = query.order_by(audit_log.c.id.desc())
+        if where.limit is not None:
+            query = query.limit(where.limit)
         with self._engine.connect() as connection:
-            return [
-                dict(row) for row in connection.execute(query.order_by(audit_log.c.id)).mappings()
-            ]
+            rows = [_aware_row(dict(row)) for row in connection.execute(query).mappings()]
+        return rows[::-1]
+
+    def outcome_counts(
+        self, realm_id: str, since: datetime | None = None
+    ) -> dict[tuple[str, str], int]:
+        """How many rows per (entity, outcome), optionally since a moment."""
+        query = sa.select(audit_log.c.entity, audit_log.c.outcome, sa.func.count()).where(
+            audit_log.c.realm_id == realm_id
+        )
+        if since is not None:
+            query = query.where(audit_log.c.ts >= since.astimezone(UTC))
+        query = query.group_by(audit_log.c.entity, audit_log.c.outcome)
+        with self._engine.connect() as connection:
+            return {(str(r[0] or "-"), str(r[1])): int(r[2]) for r in connection.execute(query)}
+
+    def last_at(self, realm_id: str) -> datetime | None:
+        """When the newest row of a company was written."""
+        with self._engine.connect() as connection:
+            value = connection.execute(
+                sa.select(sa.func.max(audit_log.c.ts)).where(audit_log.c.realm_id == realm_id)
+            ).scalar_one()
+        return _aware(value)
+
+    def update(self, *_args: object, **_kwargs: object) -> None:
+        """Refuse: the audit log is append-only.
+
+        Raises:
+            AppendOnlyError: always.
+        """
+        msg = "the audit log is append-only: rows are never updated"
+        raise AppendOnlyError(msg)
+
+    def delete(self, *_args: object, **_kwargs: object) -> None:
+        """Refuse: the audit log is append-only.
+
+        Raises:
+            AppendOnlyError: always.
+        """
+        msg = "the audit log is append-only: rows are never deleted"
+        raise AppendOnlyError(msg)
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    # SQLite hands back naive datetimes; everything stored is UTC.
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=UTC)
+
+
+def _aware_row(row: dict[str, Any]) -> dict[str, Any]:
+    row["ts"] = _aware(row["ts"])
+    return row

@@ -17,6 +17,7 @@ from target_quickbooks import qbo_json
 from target_quickbooks.store.audit import AuditLog
 from target_quickbooks.store.dead_letters import DeadLetters
 from target_quickbooks.store.ledger import Ledger
+from target_quickbooks.store.review_queue import ReviewQueue
 from target_quickbooks.store.tokens import TokenVault
 
 if TYPE_CHECKING:
@@ -31,7 +32,8 @@ def _alembic_config() -> Config:
     return config
 
 
-def _create_engine(url: str) -> Engine:
+def create_engine(url: str) -> Engine:
+    """An engine for `url` that keeps Decimal amounts in JSON columns (SQLite: WAL mode)."""
     kwargs: dict[str, Any] = {
         "json_serializer": qbo_json.dumps,
         "json_deserializer": partial(qbo_json.loads),
@@ -54,12 +56,16 @@ def _create_engine(url: str) -> Engine:
     return engine
 
 
-def upgrade(engine: Engine) -> None:
-    """Bring the schema to the newest revision (idempotent; runs at every start)."""
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Bring the schema to `revision`, the newest by default (idempotent; runs at every start).
+
+    Revisions are additive first (docs/upgrades.md): a process of the previous version keeps
+    working on a database this one upgraded.
+    """
     config = _alembic_config()
     with engine.begin() as connection:
         config.attributes["connection"] = connection
-        command.upgrade(config, "head")
+        command.upgrade(config, revision)
 
 
 def current_revision(engine: Engine) -> str | None:
@@ -84,6 +90,7 @@ class Store:
         self.tokens = TokenVault(engine, self.lock)
         self.audit = AuditLog(engine, self.lock)
         self.dead_letters = DeadLetters(engine, self.lock)
+        self.reviews = ReviewQueue(engine, self.lock)
 
     def close(self) -> None:
         """Release the connections."""
@@ -92,6 +99,6 @@ class Store:
 
 def open_store(url: str) -> Store:
     """Connect to `url`, migrate to head, and return the store."""
-    engine = _create_engine(url)
+    engine = create_engine(url)
     upgrade(engine)
     return Store(engine)

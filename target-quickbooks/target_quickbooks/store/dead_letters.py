@@ -124,3 +124,30 @@ class DeadLetters:
                 .order_by(dead_letters.c.id)
             ).mappings()
             return [dict(row) for row in rows]
+
+    def get(self, realm_id: str, letter_id: int) -> dict[str, Any] | None:
+        """One dead letter by id (open or resolved)."""
+        with self._engine.connect() as connection:
+            row = (
+                connection.execute(
+                    sa.select(dead_letters).where(
+                        dead_letters.c.realm_id == realm_id, dead_letters.c.id == letter_id
+                    )
+                )
+                .mappings()
+                .first()
+            )
+        return None if row is None else dict(row)
+
+    def open_count(self, realm_id: str) -> int:
+        """How many dead letters wait for a fix."""
+        with self._engine.connect() as connection:
+            return int(
+                connection.execute(
+                    sa.select(sa.func.count())
+                    .select_from(dead_letters)
+                    .where(
+                        dead_letters.c.realm_id == realm_id, dead_letters.c.resolved_at.is_(None)
+                    )
+                ).scalar_one()
+            )

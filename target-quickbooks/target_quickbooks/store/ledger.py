@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from decimal import Decimal
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
@@ -15,6 +16,7 @@ if TYPE_CHECKING:
     import threading
     from collections.abc import Iterable
 
+    from sqlalchemy import RowMapping
     from sqlalchemy.engine import Engine
 
 
@@ -40,6 +42,12 @@ class LedgerEntry:
     request_id: str | None = None
     snapshot: dict[str, Any] | None = None
     source_updated_at: str | None = None
+    # Since schema 0002 (None in rows an older version wrote): the resolved body last pushed
+    # (the three-way merge's base) and the totals the store expects.
+    pushed_body: dict[str, Any] | None = None
+    expected_total: Decimal | None = None
+    expected_tax: Decimal | None = None
+    currency: str | None = None
 
 
 class Ledger:
@@ -67,19 +75,27 @@ class Ledger:
                     )
                 ).mappings()
                 for row in rows:
-                    found[row["external_id"]] = LedgerEntry(
-                        realm_id=row["realm_id"],
-                        external_id=row["external_id"],
-                        entity=row["entity"],
-                        qbo_id=row["qbo_id"],
-                        sync_token=row["sync_token"],
-                        body_hash=row["body_hash"],
-                        status=LedgerStatus(row["status"]),
-                        request_id=row["request_id"],
-                        snapshot=row["snapshot"],
-                        source_updated_at=row["source_updated_at"],
-                    )
+                    found[row["external_id"]] = _entry(row)
         return found
+
+    def documents(self, realm_id: str, entities: Iterable[str] | None = None) -> list[LedgerEntry]:
+        """Every entry of a company (optionally of some entities), by external_id."""
+        query = sa.select(ledger).where(ledger.c.realm_id == realm_id)
+        if entities is not None:
+            query = query.where(ledger.c.entity.in_(sorted(set(entities))))
+        with self._engine.connect() as connection:
+            rows = connection.execute(query.order_by(ledger.c.external_id)).mappings()
+            return [_entry(row) for row in rows]
+
+    def counts(self, realm_id: str) -> dict[tuple[str, str], int]:
+        """How many documents per (entity, status)."""
+        query = (
+            sa.select(ledger.c.entity, ledger.c.status, sa.func.count())
+            .where(ledger.c.realm_id == realm_id)
+            .group_by(ledger.c.entity, ledger.c.status)
+        )
+        with self._engine.connect() as connection:
+            return {(str(r[0]), str(r[1])): int(r[2]) for r in connection.execute(query)}
 
     def put_many(self, entries: Iterable[LedgerEntry]) -> None:
         """Insert or replace entries, in one transaction."""
@@ -99,6 +115,10 @@ class Ledger:
                     "snapshot": entry.snapshot,
                     "source_updated_at": entry.source_updated_at,
                     "updated_at": now,
+                    "pushed_body": entry.pushed_body,
+                    "expected_total": _text(entry.expected_total),
+                    "expected_tax": _text(entry.expected_tax),
+                    "currency": entry.currency,
                 }
                 updated = connection.execute(
                     sa.update(ledger)
@@ -125,3 +145,30 @@ class Ledger:
                     .where(ledger.c.realm_id == realm_id)
                 ).scalar_one()
             )
+
+
+def _text(amount: Decimal | None) -> str | None:
+    return None if amount is None else str(amount)
+
+
+def _amount(text: str | None) -> Decimal | None:
+    return None if text is None else Decimal(text)
+
+
+def _entry(row: RowMapping) -> LedgerEntry:
+    return LedgerEntry(
+        realm_id=row["realm_id"],
+        external_id=row["external_id"],
+        entity=row["entity"],
+        qbo_id=row["qbo_id"],
+        sync_token=row["sync_token"],
+        body_hash=row["body_hash"],
+        status=LedgerStatus(row["status"]),
+        request_id=row["request_id"],
+        snapshot=row["snapshot"],
+        source_updated_at=row["source_updated_at"],
+        pushed_body=row["pushed_body"],
+        expected_total=_amount(row["expected_total"]),
+        expected_tax=_amount(row["expected_tax"]),
+        currency=row["currency"],
+    )

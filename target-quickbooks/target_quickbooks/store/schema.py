@@ -20,6 +20,11 @@ ledger = sa.Table(
     sa.Column("snapshot", sa.JSON, nullable=True),
     sa.Column("source_updated_at", sa.String(40), nullable=True),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    # 0002 (additive, nullable: rows written by 0001 keep working)
+    sa.Column("pushed_body", sa.JSON, nullable=True),
+    sa.Column("expected_total", sa.String(40), nullable=True),
+    sa.Column("expected_tax", sa.String(40), nullable=True),
+    sa.Column("currency", sa.String(3), nullable=True),
 )
 
 oauth_tokens = sa.Table(
@@ -69,4 +74,29 @@ dead_letters = sa.Table(
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("resolved_at", sa.DateTime(timezone=True), nullable=True),
+)
+
+review_queue = sa.Table(
+    "review_queue",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("realm_id", sa.String(32), nullable=False),
+    sa.Column("fingerprint", sa.String(64), nullable=False),
+    sa.Column("external_id", sa.String(512), nullable=False),
+    sa.Column("stream", sa.String(64), nullable=False),
+    sa.Column("entity", sa.String(32), nullable=False),
+    sa.Column("qbo_id", sa.String(64), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("conflict_fields", sa.Text, nullable=False),
+    sa.Column("diff", sa.Text, nullable=False),
+    sa.Column("base", sa.JSON, nullable=True),
+    sa.Column("theirs", sa.JSON, nullable=True),
+    sa.Column("ours", sa.JSON, nullable=True),
+    sa.Column("record", sa.JSON, nullable=True),
+    sa.Column("sightings", sa.Integer, nullable=False),
+    sa.Column("resolution", sa.String(32), nullable=True),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("resolved_at", sa.DateTime(timezone=True), nullable=True),
+    sa.UniqueConstraint("realm_id", "fingerprint", name="uq_review_queue_fingerprint"),
 )
