@@ -16,7 +16,7 @@ MODULES := kconnector_canonical kconnector_sandbox tap_shopify_orders tap_woocom
 MELTANO_VENV := $(TOOLS)/meltano
 MELTANO := $(MELTANO_VENV)/bin/meltano
 
-.PHONY: setup meltano test lint format clean
+.PHONY: setup meltano test lint format clean demo demo-reset
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -49,6 +49,16 @@ test: setup meltano
 		trap 'scripts/test-postgres.sh stop' EXIT; \
 	fi; \
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+# The whole pipeline against the local sandbox, with a bookkeeper's summary. Run it twice: the
+# second run finds nothing new. `make demo-reset` starts the demo over from empty.
+demo: setup meltano
+	$(VENV)/bin/python scripts/demo.py
+
+demo-reset:
+	rm -rf .meltano/sandbox .meltano/target-quickbooks/demo.db output/reconciliation
+	-$(MELTANO) --environment=demo state clear --force demo:tap-shopify-orders-to-target-quickbooks
+	-$(MELTANO) --environment=demo state clear --force demo:tap-woocommerce-orders-to-target-quickbooks
 
 lint: setup
 	$(VENV)/bin/ruff check .
