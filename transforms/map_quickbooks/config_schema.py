@@ -147,8 +147,8 @@ CONFIG_SCHEMA = th.PropertiesList(
         title="Discount mode",
         description=(
             "discount_line: lines at their price before discounts plus one discount line; "
-            "reduced_unit_price: each line at its discounted amount. Tax-inclusive stores and "
-            "per-fulfillment invoices always use reduced unit prices."
+            "reduced_unit_price: each line at its discounted amount. Tax-inclusive stores, "
+            "tax_codes mode and per-fulfillment invoices always use reduced unit prices."
         ),
     ),
     th.Property(

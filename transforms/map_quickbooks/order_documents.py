@@ -340,7 +340,10 @@ def _invoice(
 
 
 def _fold(settings: Settings) -> bool:
-    return settings.discount_mode == "reduced_unit_price"
+    # In tax_codes mode QuickBooks computes the tax from the lines; a discount line would be
+    # spread by QuickBooks, not as the store allocated it, so each line carries its own
+    # discount instead (docs/mapping.md, "Discounts").
+    return settings.discount_mode == "reduced_unit_price" or settings.tax_mode == "tax_codes"
 
 
 def map_order(order: Order, settings: Settings, source: Source) -> list[OutputRecord]:

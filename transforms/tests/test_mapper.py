@@ -109,7 +109,7 @@ def test_config_outside_the_declared_schema_is_rejected():
 def test_cli_maps_a_singer_file_and_passes_state_through(tmp_path):
     config = tmp_path / "config.json"
     config.write_text(json.dumps({"store_timezone": "America/New_York"}), encoding="utf-8")
-    completed = subprocess.run(  # noqa: S603 - this interpreter, fixed arguments
+    completed = subprocess.run(
         [
             str(Path(sys.executable).with_name("map-quickbooks")),  # the installed entry point
             "--config",

@@ -37,7 +37,7 @@ def test_output_does_not_depend_on_the_interpreter_hash_seed():
         "print(json.dumps([r.record for r in map_record(load('woocommerce_order'),'orders',s)]))"
     )
     outputs = {
-        subprocess.run(  # noqa: S603 - this interpreter, fixed arguments
+        subprocess.run(
             [sys.executable, "-c", script],
             check=True,
             capture_output=True,

@@ -1,9 +1,10 @@
-"""The Canadian company has a combined GST/QST code for Quebec, as it has GST/PST for BC."""
+"""What a seeded company holds: the Quebec tax code a Canadian seller has, no gift card item."""
 
 from decimal import Decimal
+from typing import Any
 
 
-def test_quebec_code_applies_gst_and_qst_on_the_net_amount(ca):
+def test_quebec_code_applies_gst_and_qst_on_the_net_amount(ca: Any) -> None:
     codes = ca.query("select * from TaxCode where Name = 'GST/QST QC'").json()["QueryResponse"]
     code_id = codes["TaxCode"][0]["Id"]
     body = {
@@ -24,3 +25,8 @@ def test_quebec_code_applies_gst_and_qst_on_the_net_amount(ca):
     }
     receipt = ca.post("salesreceipt", body).json()["SalesReceipt"]
     assert Decimal(str(receipt["TxnTaxDetail"]["TotalTax"])) == Decimal("14.98")
+
+
+def test_a_fresh_company_has_no_gift_card_item(us: Any) -> None:
+    statement = "select * from Item where Name = 'Gift Card'"
+    assert us.query(statement).json()["QueryResponse"] == {}
