@@ -44,12 +44,20 @@ TIMEOUT_SECONDS = 120
 WRITE_ENTITIES = ("SalesReceipt", "Invoice", "Payment", "RefundReceipt", "CreditMemo")
 CHECKOUT_WINDOW = timedelta(minutes=60)
 MARKER = re.compile(r"\[kc:(?P<external_id>\S+) v[0-9a-f]+\]")
-# The CA emulator realm's TaxCodes (docs/sandbox-qbo.md, "Realms") by the stores' tax lines.
+# The CA emulator realm's TaxCodes (docs/sandbox-qbo.md, "Realms") by the stores' tax lines,
+# and its TaxRates by each store tax, so documents state the store's tax per rate
+# (docs/mapping.md, "Tax").
 CA_TAX_CODE_MAP = {
     "GST 5%": "GST",
     "GST 5% + PST 7%": "GST/PST BC",
     "HST 13%": "HST ON",
     "GST 5% + QST 9.975%": "GST/QST QC",
+}
+CA_TAX_RATE_MAP = {
+    "GST 5%": "GST",
+    "PST 7%": "PST (BC)",
+    "HST 13%": "HST ON",
+    "QST 9.975%": "QST QC",
 }
 # Read-only traffic a second run may cause (token refresh, lookups); anything else is a write.
 READ_ROUTES = re.compile(r"^(POST /oauth2/v1/tokens/bearer|POST .*/query|GET .*)$")
@@ -185,7 +193,11 @@ def pipeline(
         tap, tap_config = _tap_config(case, store, served.url)
         map_config: dict[str, Any] = {}
         if case.realm_kind == "CA":
-            map_config = {"tax_mode": "tax_codes", "tax_code_map": CA_TAX_CODE_MAP}
+            map_config = {
+                "tax_mode": "tax_codes",
+                "tax_code_map": CA_TAX_CODE_MAP,
+                "tax_rate_map": CA_TAX_RATE_MAP,
+            }
         target_config = {
             "realm_id": realm["realm_id"],
             "client_id": emulator.credentials.client_id,
@@ -310,15 +322,25 @@ def test_documents_reconcile_to_the_store_totals_to_the_cent(pipeline: PipelineR
         tax = (document.get("TxnTaxDetail") or {}).get("TotalTax", 0)
         figures = (_cents(document["TotalAmt"]), _cents(tax))
         compared += 1
-        if figures == (_money(totals["total"]), _money(totals["tax"])):
-            continue
-        # Nothing silent: in a tax-code company QuickBooks computes the tax itself, and a
-        # rounding difference must be on record for review (docs/mapping.md, "Tax").
-        external_id = f"{order_id}#{expected_order_document(order)}"
-        codes = {letter["error_code"] for letter in _letters_for(pipeline, external_id)}
-        assert pipeline.case.realm_kind != "US", (order_id, figures)
-        assert "TQB-UNRECONCILED" in codes, (order_id, figures)
+        # US: automated sales tax keeps the store's TotalTax; tax-code companies keep the
+        # store's tax stated per TaxRate (docs/mapping.md, "Tax"): equal in both, to the cent.
+        assert figures == (_money(totals["total"]), _money(totals["tax"])), (order_id, figures)
     assert compared >= len(pipeline.orders) // 2
+
+
+def test_tax_code_documents_state_the_store_tax_per_rate(pipeline: PipelineRun) -> None:
+    if pipeline.case.realm_kind == "US":
+        pytest.skip("automated sales tax: the store's TotalTax is the override")
+    stated = 0
+    for order_id, order in pipeline.orders.items():
+        document = _only(pipeline, f"{order_id}#{expected_order_document(order)}")
+        if document is None or document.get("status") == "Voided" or _cancelled_unpaid(order):
+            continue
+        detail = document.get("TxnTaxDetail") or {}
+        lines = detail.get("TaxLine", [])
+        assert sum((_cents(t["Amount"]) for t in lines), Decimal(0)) == _cents(detail["TotalTax"])
+        stated += any("OverrideDeltaAmount" in t["TaxLineDetail"] for t in lines)
+    assert stated, "no document stated its tax per rate"
 
 
 def test_refunds_become_refund_receipts_or_credit_memos(pipeline: PipelineRun) -> None:
@@ -364,35 +386,18 @@ def test_payments_are_applied_to_their_invoices(pipeline: PipelineRun) -> None:
         assert _cents(invoice["Balance"]) == _cents(invoice["TotalAmt"]) - applied, order_id
 
 
-def _known_tap_gap(run: PipelineRun, letter: dict[str, Any]) -> bool:
-    """Shopify refunds whose taxed lines arrive without tax lines (tap-shopify-orders).
-
-    In a tax-code company the mapper cannot choose a TaxCode for them; the dead letter names
-    the fix (the tap emitting the refunded line's tax lines).
-    """
-    return (
-        run.case.platform == "shopify"
-        and run.case.realm_kind != "US"
-        and letter["error_code"] == "MAP-UNMAPPED-TAX"
-        and "#refund:" in letter["external_id"]
-    )
-
-
 def test_dead_letters_only_for_undeliverable_records_with_guidance(pipeline: PipelineRun) -> None:
     for letter in pipeline.dead_letters:
         assert letter["guidance"].strip(), letter["external_id"]
         assert letter["error_class"] == "data", letter
+    # No TQB-UNRECONCILED (the store's tax is kept: AST's TotalTax override in the US, the
+    # per-rate TaxLines in tax-code companies) and no MAP-UNMAPPED-TAX (refunds carry the
+    # refunded lines' tax lines): only what a new company cannot take without setup.
     undeliverable = [
-        letter
-        for letter in pipeline.dead_letters
-        if letter["error_code"] != "TQB-UNRECONCILED"
-        and not _known_tap_gap(pipeline, letter)
-        and not _needs_gift_card_item(letter)
+        letter for letter in pipeline.dead_letters if not _needs_gift_card_item(letter)
     ]
     assert undeliverable == [], [(x["external_id"], x["error_code"]) for x in undeliverable]
-    if pipeline.case.realm_kind == "US":
-        # The store's tax is sent as the override automated sales tax honours: always equal.
-        assert {x["error_code"] for x in pipeline.dead_letters} <= {"TQB-UNRESOLVED-REF"}
+    assert {x["error_code"] for x in pipeline.dead_letters} <= {"TQB-UNRESOLVED-REF"}
 
 
 def _needs_gift_card_item(letter: dict[str, Any]) -> bool:

@@ -289,3 +289,81 @@ def test_legacy_id_and_timestamp_readers() -> None:
     assert timestamp("2026-03-02T10:15:04-05:00") == "2026-03-02T15:15:04Z"
     with pytest.raises(ValueError, match="no zone"):
         timestamp("2026-03-02T10:15:04")
+
+
+def _tax_sum(lines: list[dict[str, Any]]) -> Decimal:
+    return sum((Decimal(t["amount"]["amount"]) for t in lines), Decimal(0))
+
+
+def test_refunded_line_carries_the_order_line_taxes_sharing_its_tax_exactly(
+    order: dict[str, Any],
+) -> None:
+    refund = normalise_order(order, STORE).refunds[0]
+    line = refund["line_items"][0]
+    assert [(t["title"], t["rate"]) for t in line["tax_lines"]] == [
+        ("NY State Tax", "0.04"),
+        ("New York City Tax", "0.045"),
+    ]
+    # 3.40 refunded over the order line's taxes 3.20 and 3.60 (weights), exactly.
+    assert [t["amount"]["amount"] for t in line["tax_lines"]] == ["1.60", "1.80"]
+    assert _tax_sum(line["tax_lines"]) == Decimal(line["tax"]["amount"])
+    assert validate(refund, "refunds") == []
+
+
+def test_refunded_line_tax_that_does_not_divide_evenly_still_sums_to_the_refunded_tax(
+    order: dict[str, Any],
+) -> None:
+    item = order["refunds"][0]["refundLineItems"]["nodes"][0]
+    item["totalTaxSet"] = {"shopMoney": {"amount": "0.03", "currencyCode": "USD"}}
+    order["refunds"][0]["totalRefundedSet"] = {
+        "shopMoney": {"amount": "40.03", "currencyCode": "USD"}
+    }
+    refund = normalise_order(order, STORE).refunds[0]
+    line = refund["line_items"][0]
+    assert [t["amount"]["amount"] for t in line["tax_lines"]] == ["0.01", "0.02"]
+    assert refund["totals"]["tax"]["amount"] == "0.03"
+    assert validate(refund, "refunds") == []
+
+
+def test_refunded_line_carries_the_order_line_sku_and_title(order: dict[str, Any]) -> None:
+    line = normalise_order(order, STORE).refunds[0]["line_items"][0]
+    assert (line["sku"], line["title"]) == ("TEE-BLK-M", "Logo Tee")
+
+
+def test_refunded_line_of_an_unknown_order_line_has_no_tax_lines(order: dict[str, Any]) -> None:
+    item = order["refunds"][0]["refundLineItems"]["nodes"][0]
+    item["lineItem"] = {"id": "gid://shopify/LineItem/999"}
+    refund = normalise_order(order, STORE).refunds[0]
+    assert refund["line_items"][0]["tax_lines"] == []
+    assert "title" not in refund["line_items"][0]
+    assert validate(refund, "refunds") == []
+
+
+def test_refunded_shipping_carries_the_shipping_line_taxes_sharing_its_tax(
+    order: dict[str, Any],
+) -> None:
+    refund = order["refunds"][0]
+    refund["refundShippingLines"]["nodes"] = [
+        {
+            "id": "gid://shopify/RefundShippingLine/1",
+            "shippingLine": {"id": "gid://shopify/ShippingLine/4300000001"},
+            "subtotalAmountSet": {"shopMoney": {"amount": "15.00", "currencyCode": "USD"}},
+            "taxAmountSet": {"shopMoney": {"amount": "1.28", "currencyCode": "USD"}},
+        }
+    ]
+    refund["totalRefundedSet"] = {"shopMoney": {"amount": "59.68", "currencyCode": "USD"}}
+    shipping = normalise_order(order, STORE).refunds[0]["shipping_lines"][0]
+    assert [(t["title"], t["amount"]["amount"]) for t in shipping["tax_lines"]] == [
+        ("NY State Tax", "0.60"),
+        ("New York City Tax", "0.68"),
+    ]
+    assert _tax_sum(shipping["tax_lines"]) == Decimal(shipping["tax"]["amount"])
+
+
+def test_refunded_tax_finer_than_the_currency_is_a_data_error_naming_the_refund(
+    order: dict[str, Any],
+) -> None:
+    item = order["refunds"][0]["refundLineItems"]["nodes"][0]
+    item["totalTaxSet"] = {"shopMoney": {"amount": "3.405", "currencyCode": "USD"}}
+    with pytest.raises(NormalisationError, match=r"refunds\[920000000001\]"):
+        normalise_order(order, STORE)

@@ -182,6 +182,17 @@ CONFIG_SCHEMA = th.PropertiesList(
         ),
     ),
     th.Property(
+        "tax_rate_map",
+        _STRING_MAP,
+        default={},
+        title="Tax rate map",
+        description=(
+            "tax_codes mode: each store tax -> its QuickBooks TaxRate name (keys as for "
+            "tax_code_map, one tax: 'GST 5%', 'GST', 'CA'). When set, documents state the store's "
+            "tax per rate (TxnTaxDetail.TaxLine), so QuickBooks keeps it to the cent."
+        ),
+    ),
+    th.Property(
         "exempt_tax_code",
         th.StringType(),
         default="Exempt",

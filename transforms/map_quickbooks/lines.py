@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from kconnector_canonical.money import allocate
 from map_quickbooks import refs
 from map_quickbooks.amounts import money_text, price_line, quantity_text
-from map_quickbooks.tax import line_tax_code, raw_tax, spread_tax
+from map_quickbooks.tax import TaxedLine, line_tax_code, rate_tax_lines, raw_tax, spread_tax
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -299,6 +299,30 @@ def charges_total(charges: Sequence[Charge], *, prices_include_tax: bool) -> Dec
     amount = sum((c.amount for c in charges), Decimal(0))
     tax = sum((c.tax for c in charges), Decimal(0))
     return amount if prices_include_tax else amount + tax
+
+
+def charges_rate_tax_lines(
+    charges: Sequence[Charge], settings: Settings, *, currency: str, prices_include_tax: bool
+) -> list[dict[str, Any]] | None:
+    """The document's `TxnTaxDetail.TaxLine` (tax_codes mode with TaxRates named), else None.
+
+    Each charge's net is its `Line.Amount` total: the amount after discounts (tax_codes documents
+    always fold discounts into the lines), less its tax share when prices include tax.
+
+    Raises:
+        MappingError: MAP-UNMAPPED-TAX for a charged tax without a TaxRate.
+    """
+    taxed = [
+        TaxedLine(
+            field=c.field,
+            tax_lines=c.tax_lines,
+            tax=c.tax,
+            net=c.amount - c.tax if prices_include_tax else c.amount,
+        )
+        for c in charges
+        if not c.exempt
+    ]
+    return rate_tax_lines(taxed, currency, settings)
 
 
 def charges_tax(charges: Sequence[Charge]) -> Decimal:

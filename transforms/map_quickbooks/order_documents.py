@@ -20,6 +20,7 @@ from map_quickbooks.errors import ErrorCode, MappingError
 from map_quickbooks.lines import (
     Charge,
     RenderOptions,
+    charges_rate_tax_lines,
     charges_tax,
     charges_total,
     order_charges,
@@ -30,6 +31,8 @@ from map_quickbooks.rules import DOC_NUMBER_MAX_LENGTH
 from map_quickbooks.tax import document_tax_fields
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from kconnector_canonical.model import Order
     from map_quickbooks.contract import Operation
     from map_quickbooks.rules import Settings
@@ -308,6 +311,7 @@ def _sales_receipt(
             order.currency,
             settings,
             prices_include_tax=order.prices_include_tax,
+            tax_lines=_rate_tax_lines(order, settings, charges),
         )
     )
     gateway = primary_gateway(order)
@@ -333,10 +337,25 @@ def _invoice(
     tax = charges_tax(part.charges)
     body.update(
         document_tax_fields(
-            tax, order.currency, settings, prices_include_tax=order.prices_include_tax
+            tax,
+            order.currency,
+            settings,
+            prices_include_tax=order.prices_include_tax,
+            tax_lines=_rate_tax_lines(order, settings, part.charges),
         )
     )
     return body, Expected(order.currency, total, tax)
+
+
+def _rate_tax_lines(
+    order: Order, settings: Settings, charges: Sequence[Charge]
+) -> list[dict[str, Any]] | None:
+    return charges_rate_tax_lines(
+        charges,
+        settings,
+        currency=order.currency,
+        prices_include_tax=order.prices_include_tax,
+    )
 
 
 def _fold(settings: Settings) -> bool:

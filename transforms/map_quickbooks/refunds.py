@@ -26,7 +26,12 @@ from map_quickbooks.contract import Expected, OutputRecord, Source, document
 from map_quickbooks.customers import order_customer_alias
 from map_quickbooks.dates import local_date
 from map_quickbooks.errors import ErrorCode, MappingError
-from map_quickbooks.lines import RenderOptions, refund_charges, render_lines
+from map_quickbooks.lines import (
+    RenderOptions,
+    charges_rate_tax_lines,
+    refund_charges,
+    render_lines,
+)
 from map_quickbooks.order_documents import check_doc_number, check_home_currency
 from map_quickbooks.tax import document_tax_fields
 
@@ -158,6 +163,12 @@ def map_refund(
             refund.currency,
             settings,
             prices_include_tax=refund.prices_include_tax,
+            tax_lines=charges_rate_tax_lines(
+                charges,
+                settings,
+                currency=refund.currency,
+                prices_include_tax=refund.prices_include_tax,
+            ),
         )
     )
     links = {"customer": customer_alias, "order": refund.order_id}

@@ -141,6 +141,7 @@ class Settings:
     discount_account: str = "Discounts given"
     tax_mode: Literal["us_automated", "tax_codes"] = "us_automated"
     tax_code_map: Mapping[str, str] = field(default_factory=dict)
+    tax_rate_map: Mapping[str, str] = field(default_factory=dict)
     exempt_tax_code: str = "Exempt"
     us_tax_code: str | None = None
     doc_number_template: str = "{prefix}{order_number}"
@@ -222,6 +223,7 @@ class Settings:
             discount_account=values["discount_account"],
             tax_mode=values["tax_mode"],
             tax_code_map=dict(values["tax_code_map"]),
+            tax_rate_map=dict(values["tax_rate_map"]),
             exempt_tax_code=values["exempt_tax_code"],
             us_tax_code=values["us_tax_code"] or None,
             doc_number_template=values["doc_number_template"],

@@ -45,6 +45,7 @@ def test_every_required_case_has_a_golden_folder():
         "us_multi_jurisdiction_discounts_shipping_tax",
         "vat_tax_inclusive",
         "canada_gst_pst",
+        "canada_tax_per_rate",
         "guest_checkout_walk_in",
         "gift_card_purchase",
         "gift_card_paid_order",

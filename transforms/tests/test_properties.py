@@ -90,9 +90,19 @@ def order_specs(draw):
     return spec
 
 
+# Every generated tax also names its QuickBooks TaxRate: documents state the tax per rate.
+TAX_RATE_MAP = {title: f"{title} (rate)" for rates in B.TAX_SETS.values() for title, *_ in rates}
+
 SETTINGS = {
     "us": Settings.from_config({}),
     "codes": Settings.from_config({"tax_mode": "tax_codes", "tax_code_map": TAX_CODE_MAP}),
+    "rates": Settings.from_config(
+        {
+            "tax_mode": "tax_codes",
+            "tax_code_map": TAX_CODE_MAP,
+            "tax_rate_map": TAX_RATE_MAP,
+        }
+    ),
     "reduced": Settings.from_config({"discount_mode": "reduced_unit_price"}),
     "fulfillment": Settings.from_config(
         {"invoice_on": "fulfillment", "tax_mode": "tax_codes", "tax_code_map": TAX_CODE_MAP}
@@ -179,6 +189,7 @@ def _check_document_reconciles(record):
     body = record["body"]
     assert _document_total(body) == _d(record["expected"]["total"])
     assert _d(body["TxnTaxDetail"]["TotalTax"]) == _d(record["expected"]["tax"])
+    _check_rate_tax_lines(record)
     items = [x for x in body["Line"] if x["DetailType"] == "SalesItemLineDetail"]
     gross = [
         _d(x["SalesItemLineDetail"]["TaxInclusiveAmt"])
@@ -187,6 +198,19 @@ def _check_document_reconciles(record):
     ]
     if items and len(gross) == len(items):
         assert sum(gross, Decimal(0)) == _d(record["expected"]["total"])
+
+
+def _check_rate_tax_lines(record):
+    """Per-rate tax, when stated, adds up to the store's tax exactly; each rate listed once."""
+    detail = record["body"]["TxnTaxDetail"]
+    rate_mode = record["mapping_version"] == SETTINGS["rates"].mapping_version
+    if "TaxLine" not in detail:
+        assert not rate_mode or _d(detail["TotalTax"]) == 0, detail
+        return
+    assert rate_mode, detail
+    names = [t["TaxLineDetail"]["TaxRateRef"]["value"] for t in detail["TaxLine"]]
+    assert len(names) == len(set(names))
+    assert sum((_d(t["Amount"]) for t in detail["TaxLine"]), Decimal(0)) == _d(detail["TotalTax"])
 
 
 def _check_order_totals(order_record, spec, rules, documents):
@@ -266,3 +290,34 @@ def test_a_third_off_100_splits_the_line_and_keeps_the_total():
         for x in body["Line"]
     ]
     assert parts == [("2", "66.67", "133.34"), ("1", "66.66", "66.66")]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(spec=order_specs())
+def test_tax_stated_per_rate_is_the_store_tax_of_that_rate_to_the_cent(spec):
+    """Per-line rounded store taxes (Shopify) are stated per rate exactly as charged."""
+    spec.unrounded_line_tax = False
+    spec.refunds = []
+    _normalise(spec)
+    order_record, _ = B.build_order(spec)
+    charged = {}
+    for line in [*order_record["line_items"], *order_record["shipping_lines"]]:
+        if line.get("gift_card"):
+            continue
+        for tax in line["tax_lines"]:
+            charged[f"{tax['title']} (rate)"] = charged.get(
+                f"{tax['title']} (rate)", Decimal(0)
+            ) + _d(tax["amount"]["amount"])
+    if sum(charged.values(), Decimal(0)) != _d(order_record["totals"]["tax"]["amount"]):
+        return  # the order's tax is not the sum of its line taxes: nothing per rate to compare
+    result = map_record_result(order_record, "orders", SETTINGS["rates"])
+    for output in result.records:
+        if output.stream not in {"sales_receipts", "invoices"}:
+            continue
+        if output.record["operation"] == "void":
+            continue
+        stated = {
+            t["TaxLineDetail"]["TaxRateRef"]["value"]: _d(t["Amount"])
+            for t in output.record["body"]["TxnTaxDetail"].get("TaxLine", [])
+        }
+        assert stated == {k: v for k, v in charged.items() if v != 0 or k in stated}

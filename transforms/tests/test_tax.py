@@ -1,6 +1,8 @@
 """Tax codes per line, TxnTaxDetail, tax-inclusive stores, unmapped taxes."""
 
+import json
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
@@ -87,3 +89,67 @@ def test_spread_tax_follows_unrounded_line_taxes_and_sums_exactly():
         "EUR",
     )
     assert shares == [Decimal("6.87"), Decimal("0.78")]
+
+
+def _golden_input(case):
+    path = Path(__file__).with_name("golden") / case / "input.json"
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def test_tax_codes_without_a_tax_rate_map_leaves_the_per_rate_tax_to_quickbooks():
+    spec = _golden_input("canada_tax_per_rate")
+    config = dict(spec["config"])
+    config["tax_rate_map"] = {}
+    records = map_record(spec["records"][0]["record"], "orders", Settings.from_config(config))
+    assert _body(records, "sales_receipts")["TxnTaxDetail"] == {"TotalTax": "5.10"}
+
+
+def test_store_tax_is_stated_per_rate_as_charged_line_by_line():
+    spec = _golden_input("canada_tax_per_rate")
+    records = map_record(
+        spec["records"][0]["record"], "orders", Settings.from_config(spec["config"])
+    )
+    detail = _body(records, "sales_receipts")["TxnTaxDetail"]
+    by_rate = {t["TaxLineDetail"]["TaxRateRef"]["value"]: t for t in detail["TaxLine"]}
+    # Per line: 3 x 0.51 + 0.60 GST, 3 x 0.71 + 0.84 PST; QuickBooks' own rounding over the
+    # document would give 2.12 and 2.96.
+    assert (by_rate["GST"]["Amount"], by_rate["PST (BC)"]["Amount"]) == ("2.13", "2.97")
+    assert by_rate["GST"]["TaxLineDetail"]["NetAmountTaxable"] == "42.30"  # gift card excluded
+    assert by_rate["GST"]["TaxLineDetail"]["TaxPercent"] == "5"
+    assert detail["TotalTax"] == "5.10"
+
+
+def test_store_tax_without_a_tax_rate_is_a_dead_letter_naming_the_keys():
+    spec = _golden_input("canada_tax_per_rate")
+    config = dict(spec["config"])
+    config["tax_rate_map"] = {k: v for k, v in config["tax_rate_map"].items() if k != "PST 7%"}
+    records = map_record(spec["records"][0]["record"], "orders", Settings.from_config(config))
+    letter = next(r.record for r in records if r.stream == "dead_letters")
+    assert letter["error_code"] == "MAP-UNMAPPED-TAX"
+    assert letter["field"] == "line_items[0].tax_lines[1]"
+    assert "'PST 7%'" in letter["guidance"]
+    assert "'CA-BC'" in letter["guidance"]
+    assert "tax_rate_map" in letter["guidance"]
+
+
+def test_tax_inclusive_rate_tax_lines_carry_net_amounts():
+    settings = Settings.from_config(
+        {
+            "tax_mode": "tax_codes",
+            "tax_code_map": CODES["tax_code_map"],
+            "tax_rate_map": {"MwSt. 19%": "19.0% S"},
+        }
+    )
+    body = _body(map_record(load("woocommerce_order"), "orders", settings), "sales_receipts")
+    [line] = body["TxnTaxDetail"]["TaxLine"]
+    items = [x for x in body["Line"] if x["DetailType"] == "SalesItemLineDetail"]
+    assert line["TaxLineDetail"]["NetAmountTaxable"] == format(
+        sum((Decimal(x["Amount"]) for x in items), Decimal(0)), "f"
+    )
+    assert line["Amount"] == body["TxnTaxDetail"]["TotalTax"]
+
+
+def test_us_automated_never_states_tax_per_rate():
+    settings = Settings.from_config({"tax_rate_map": {"NY State Tax 4%": "NY"}})
+    body = _body(map_record(load("shopify_order"), "orders", settings), "sales_receipts")
+    assert "TaxLine" not in body["TxnTaxDetail"]

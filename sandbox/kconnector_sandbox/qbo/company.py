@@ -18,12 +18,15 @@ from kconnector_sandbox.qbo.sales_tax import (
     DiscountTooLargeError,
     FormTotals,
     Rate,
+    SuppliedTax,
+    SuppliedTaxError,
     TaxableLine,
     TaxMode,
     exclusive_totals,
     inclusive_totals,
     round_cents,
     us_totals,
+    with_supplied_tax,
 )
 from kconnector_sandbox.qbo.timekeeping import metadata_timestamp, txn_date
 
@@ -100,6 +103,45 @@ def _object(value: object, name: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise fault_catalog.invalid_value(name, str(value))
     return value
+
+
+def _non_us_totals(
+    taxable: list[TaxableLine],
+    discount: Decimal,
+    mode: TaxMode,
+    supplied: dict[str, SuppliedTax],
+) -> FormTotals:
+    computed = (
+        inclusive_totals(taxable, discount)
+        if mode is TaxMode.INCLUSIVE
+        else exclusive_totals(taxable, discount)
+    )
+    try:
+        return with_supplied_tax(computed, supplied, mode)
+    except SuppliedTaxError as exc:
+        raise fault_catalog.business_validation(str(exc), "TaxRateRef") from None
+
+
+def _keep_only_supplied_tax(doc: dict[str, Any], change: dict[str, Any]) -> None:
+    """A change without TxnTaxDetail keeps the stored tax the client supplied, not the computed.
+
+    Stored TaxLines carry ``OverrideDeltaAmount`` only where a client supplied the amount; the
+    others were computed and are computed again from the (possibly changed) lines.
+    """
+    detail = doc.get("TxnTaxDetail")
+    if "TxnTaxDetail" in change or not isinstance(detail, dict):
+        return
+    lines = detail.get("TaxLine")
+    if not isinstance(lines, list):
+        return
+    kept = [
+        line
+        for line in lines
+        if isinstance(line, dict)
+        and isinstance(line.get("TaxLineDetail"), dict)
+        and line["TaxLineDetail"].get("OverrideDeltaAmount") is not None
+    ]
+    doc["TxnTaxDetail"] = {**detail, "TaxLine": kept}
 
 
 class Company:
@@ -223,6 +265,7 @@ class Company:
         if body.get("sparse") is True:
             doc = {k: copy.deepcopy(v) for k, v in existing.items() if k not in _SYSTEM_FIELDS}
             doc.update({k: copy.deepcopy(v) for k, v in body.items() if k not in _SYSTEM_FIELDS})
+            _keep_only_supplied_tax(doc, body)
         else:
             doc = {k: copy.deepcopy(v) for k, v in body.items() if k not in _SYSTEM_FIELDS}
         return self._replace(spec, existing, doc)
@@ -233,6 +276,7 @@ class Company:
         existing = self.read(entity, entity_id)
         doc = {k: copy.deepcopy(v) for k, v in existing.items() if k not in _SYSTEM_FIELDS}
         doc.update({k: copy.deepcopy(v) for k, v in patch.items() if k not in _SYSTEM_FIELDS})
+        _keep_only_supplied_tax(doc, patch)
         return self._replace(spec, existing, doc)
 
     def delete(self, entity: str, body: dict[str, Any]) -> Document:
@@ -594,6 +638,11 @@ class Company:
                     "PercentBased": True,
                     "TaxPercent": t.percent,
                     "NetAmountTaxable": t.net_taxable,
+                    **(
+                        {"OverrideDeltaAmount": t.override_delta}
+                        if t.override_delta is not None
+                        else {}
+                    ),
                 },
             }
             for t in totals.tax_lines
@@ -631,16 +680,18 @@ class Company:
         override = None
         if isinstance(given, dict) and given.get("TotalTax") is not None:
             override = _decimal(given["TotalTax"], "TxnTaxDetail.TotalTax")
-        if mode is TaxMode.NOT_APPLICABLE and override:
+        supplied = self._supplied_tax(given) if mode is not None else {}
+        if mode is TaxMode.NOT_APPLICABLE and (
+            override or any(s.amount for s in supplied.values())
+        ):
             raise fault_catalog.tax_detail_not_applicable()
 
         def compute(discount: Decimal) -> FormTotals:
             if mode is None:
                 rate = self.profile.us_tax_rate or Rate("0", ZERO)
                 return us_totals(taxable, discount, override=override, default_rate=rate)
-            if mode is TaxMode.INCLUSIVE:
-                return inclusive_totals(taxable, discount)
-            return exclusive_totals(taxable, discount)
+            kept = {} if mode is TaxMode.NOT_APPLICABLE else supplied
+            return _non_us_totals(taxable, discount, mode, kept)
 
         try:
             base = compute(ZERO)
@@ -671,6 +722,38 @@ class Company:
             return compute(discount) if discount else base
         except DiscountTooLargeError as exc:
             raise fault_catalog.business_validation(str(exc), "DiscountLineDetail") from None
+
+    def _supplied_tax(self, given: object) -> dict[str, SuppliedTax]:
+        """Non-US: the client's ``TxnTaxDetail.TaxLine`` amounts by TaxRate Id.
+
+        Lines without an ``Amount`` supply nothing (QuickBooks computes that rate). Each rate
+        "may only be listed once" (TaxLineDetail.TaxRateRef, entity references).
+        """
+        if not isinstance(given, dict) or given.get("TaxLine") is None:
+            return {}
+        raw_lines = given["TaxLine"]
+        if not isinstance(raw_lines, list):
+            raise fault_catalog.invalid_value(name="TxnTaxDetail.TaxLine", value=str(raw_lines))
+        supplied: dict[str, SuppliedTax] = {}
+        for index, raw in enumerate(raw_lines):
+            line = _object(raw, f"TxnTaxDetail.TaxLine[{index}]")
+            if line.get("Amount") is None:
+                continue
+            if line.get("DetailType") != "TaxLineDetail":
+                raise fault_catalog.required_param(name="TxnTaxDetail.TaxLine.DetailType")
+            detail = _object(line.get("TaxLineDetail"), "TxnTaxDetail.TaxLine.TaxLineDetail")
+            rate_id = _ref_value(detail, "TaxRateRef")
+            if rate_id is None:
+                raise fault_catalog.required_param(name="TxnTaxDetail.TaxLine.TaxRateRef")
+            self._resolve("TaxRateRef", "TaxRate", rate_id)
+            if rate_id in supplied:
+                detail_text = f"TaxRate {rate_id} is listed more than once in TxnTaxDetail."
+                raise fault_catalog.business_validation(detail_text, "TaxRateRef")
+            supplied[rate_id] = SuppliedTax(
+                _decimal(line["Amount"], "TxnTaxDetail.TaxLine.Amount"),
+                _optional_decimal(detail, "NetAmountTaxable", "NetAmountTaxable"),
+            )
+        return supplied
 
     # --- payments ---------------------------------------------------------
 

@@ -18,13 +18,27 @@ Two tax models are emulated:
 
 Discounts (``DiscountLineDetail``) are applied before tax, spread over the taxable lines in
 proportion to their amounts.
+
+Non-US companies also keep a tax the client states per TaxRate: ``TxnTaxDetail`` "can be
+calculated by QuickBooks business logic or you may supply it when adding a transaction", and
+``TaxLineDetail.OverrideDeltaAmount`` holds "the difference between the actual tax and the
+overridden amount supplied by the user" (``TxnTaxDetail`` in the SalesReceipt/Invoice references,
+https://developer.intuit.com/app/developer/qbo/docs/api/accounting/all-entities/salesreceipt ,
+and Intuit's SDK reference of TaxLineDetail,
+https://static.developer.intuit.com/sdkdocs/qbv3doc/ippdotnetdevkitv3/html/9a4b9306-4684-179c-4b74-3896047aa53b.htm
+).
+``with_supplied_tax`` applies such supplied ``TaxLine`` amounts over the computed ones.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 CENT = Decimal("0.01")
 ZERO = Decimal(0)
@@ -69,12 +83,30 @@ class TaxableLine:
 
 @dataclass(frozen=True)
 class TaxLine:
-    """One ``TxnTaxDetail.TaxLine``: the tax of one TaxRate."""
+    """One ``TxnTaxDetail.TaxLine``: the tax of one TaxRate.
+
+    Attributes:
+        override_delta: ``OverrideDeltaAmount``, the supplied amount less the computed one, when
+            the client supplied this rate's tax (None: computed by QuickBooks).
+    """
 
     rate_id: str
     percent: Decimal
     net_taxable: Decimal
     amount: Decimal
+    override_delta: Decimal | None = None
+
+
+@dataclass(frozen=True)
+class SuppliedTax:
+    """A client's ``TxnTaxDetail.TaxLine`` for one TaxRate (non-US companies)."""
+
+    amount: Decimal
+    net_taxable: Decimal | None
+
+
+class SuppliedTaxError(ValueError):
+    """A supplied TaxLine names a TaxRate none of the document's lines apply."""
 
 
 @dataclass(frozen=True)
@@ -181,6 +213,48 @@ def inclusive_totals(lines: list[TaxableLine], discount: Decimal) -> FormTotals:
         total_tax,
         gross_total - discount,
     )
+
+
+def with_supplied_tax(
+    totals: FormTotals, supplied: Mapping[str, SuppliedTax], mode: TaxMode
+) -> FormTotals:
+    """The computed totals with the client's per-rate tax kept as supplied (non-US).
+
+    Each supplied rate's ``Amount`` (and ``NetAmountTaxable`` when sent) replaces the computed
+    one, with ``OverrideDeltaAmount`` = supplied - computed; rates not supplied stay computed.
+    TaxExcluded: the total is the net subtotal less the discount plus the tax. TaxInclusive: the
+    tax is inside the gross amounts, so the total stays the gross total less the discount.
+
+    Raises:
+        SuppliedTaxError: a supplied rate that no line's TaxCode applies.
+    """
+    if not supplied:
+        return totals
+    computed = {t.rate_id: t for t in totals.tax_lines}
+    unknown = sorted(set(supplied) - set(computed))
+    if unknown:
+        msg = (
+            f"TaxRate {unknown[0]} in TxnTaxDetail is not a rate of any tax code on the "
+            "transaction's lines."
+        )
+        raise SuppliedTaxError(msg)
+    tax_lines = []
+    for line in totals.tax_lines:
+        given = supplied.get(line.rate_id)
+        if given is None:
+            tax_lines.append(line)
+            continue
+        amount = round_cents(given.amount)
+        net = line.net_taxable if given.net_taxable is None else round_cents(given.net_taxable)
+        tax_lines.append(
+            replace(line, amount=amount, net_taxable=net, override_delta=amount - line.amount)
+        )
+    total_tax = sum((t.amount for t in tax_lines), ZERO)
+    if mode is TaxMode.INCLUSIVE:
+        total = totals.total
+    else:
+        total = totals.subtotal - totals.discount + total_tax
+    return replace(totals, tax_lines=tuple(tax_lines), total_tax=total_tax, total=total)
 
 
 def us_totals(

@@ -5,10 +5,14 @@ import pytest
 from kconnector_sandbox.qbo.sales_tax import (
     DiscountTooLargeError,
     Rate,
+    SuppliedTax,
+    SuppliedTaxError,
     TaxableLine,
+    TaxMode,
     exclusive_totals,
     inclusive_totals,
     us_totals,
+    with_supplied_tax,
 )
 
 GST = Rate("1", Decimal(5))
@@ -48,3 +52,21 @@ def test_us_override_is_kept_and_total_includes_it():
 def test_discount_above_subtotal_is_refused():
     with pytest.raises(DiscountTooLargeError):
         exclusive_totals([TaxableLine(Decimal(1), None, ())], Decimal(2))
+
+
+def test_supplied_rate_tax_replaces_the_computed_one_and_moves_the_total():
+    lines = [TaxableLine(Decimal("0.50"), None, (GST, PST)) for _ in range(3)]
+    computed = exclusive_totals(lines, Decimal(0))
+    kept = with_supplied_tax(computed, {"1": SuppliedTax(Decimal("0.09"), None)}, TaxMode.EXCLUDED)
+    assert [(t.amount, t.override_delta) for t in kept.tax_lines] == [
+        (Decimal("0.09"), Decimal("0.01")),
+        (Decimal("0.11"), None),
+    ]
+    assert kept.total_tax == Decimal("0.20")
+    assert kept.total == Decimal("1.70")
+
+
+def test_supplied_tax_for_a_rate_no_line_carries_is_refused():
+    computed = exclusive_totals([TaxableLine(Decimal(10), None, (GST,))], Decimal(0))
+    with pytest.raises(SuppliedTaxError):
+        with_supplied_tax(computed, {"2": SuppliedTax(Decimal(1), None)}, TaxMode.EXCLUDED)
