@@ -16,7 +16,7 @@ MODULES := kconnector_canonical kconnector_sandbox tap_shopify_orders tap_woocom
 MELTANO_VENV := $(TOOLS)/meltano
 MELTANO := $(MELTANO_VENV)/bin/meltano
 
-.PHONY: setup meltano test lint format clean demo demo-reset
+.PHONY: setup meltano test lint format clean demo demo-reset chaos
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -59,6 +59,13 @@ demo-reset:
 	rm -rf .meltano/sandbox .meltano/target-quickbooks/demo.db output/reconciliation
 	-$(MELTANO) --environment=demo state clear --force demo:tap-shopify-orders-to-target-quickbooks
 	-$(MELTANO) --environment=demo state clear --force demo:tap-woocommerce-orders-to-target-quickbooks
+
+# The chaos run: both platforms, faults on every API, the pipeline killed with SIGKILL and re-run,
+# bookkeeper edits; then exactly-once, totals, reviews, dead letters and secrets are checked.
+# Full size by default (10,000 orders); CI runs a reduced one (tests/test_chaos.py).
+CHAOS_ARGS ?= --orders 10000 --kills 5
+chaos: setup meltano
+	$(VENV)/bin/python scripts/chaos.py $(CHAOS_ARGS)
 
 lint: setup
 	$(VENV)/bin/ruff check .

@@ -12,7 +12,7 @@ import os
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import requests
 
@@ -38,6 +38,7 @@ class Sandbox:
     time_scale: float = 60.0
     qbo_faults: str = ""
     store_faults: str = ""
+    fault_seed: int | None = None  # seed of the fault sequences; the data seed when None
     servers: dict[str, ServedApp] = field(default_factory=dict)
     emulators: dict[str, Any] = field(default_factory=dict)
 
@@ -45,17 +46,18 @@ class Sandbox:
         """Build and serve the emulators."""
         from kconnector_sandbox.faults import FaultPlan  # noqa: PLC0415
 
+        fault_seed = self.seed if self.fault_seed is None else self.fault_seed
         store = SandboxOptions(
             seed=self.seed,
             orders=self.orders,
             time_scale=self.time_scale,
-            faults=FaultPlan.parse(self.store_faults, seed=self.seed),
+            faults=FaultPlan.parse(self.store_faults, seed=fault_seed),
         )
         qbo = SandboxOptions(
             seed=self.seed,
             orders=self.orders,
             time_scale=self.time_scale,
-            faults=FaultPlan.parse(self.qbo_faults, seed=self.seed),
+            faults=FaultPlan.parse(self.qbo_faults, seed=fault_seed),
         )
         self.emulators = {
             "qbo": build_qbo(qbo),
@@ -78,6 +80,13 @@ class Sandbox:
     def url(self, name: str) -> str:
         """Base URL of one emulator."""
         return self.servers[name].url
+
+    def banners(self) -> list[str]:
+        """Each emulator's banner (URLs and demo credentials), as the sandbox CLI prints it."""
+        lines: list[str] = []
+        for name, emulator in self.emulators.items():
+            lines.extend(emulator.banner(self.url(name)))
+        return lines
 
     def qbo_documents(self, entity: str, realm: str = US_REALM) -> list[dict[str, Any]]:
         """Every stored document of one QuickBooks entity, as the emulator holds it."""
@@ -104,6 +113,11 @@ class MeltanoProject:
     sandbox: Sandbox
     work: Path
     extra_env: dict[str, str] = field(default_factory=dict)
+    # Meltano writes each run's plugin config and catalog under `.meltano/run/<plugin>/` with
+    # fixed names, so two runs of this project at once (another test, a demo) can delete each
+    # other's files. True: this project's runs get a `.meltano` of their own under `work`, with
+    # the installed plugins linked in.
+    private_run_dir: bool = False
 
     @property
     def target_database(self) -> Path:
@@ -132,8 +146,25 @@ class MeltanoProject:
                 "TARGET_QUICKBOOKS_DATABASE_URL": f"sqlite:///{self.target_database}",
             }
         )
+        if self.private_run_dir:
+            env["MELTANO_SYS_DIR_ROOT"] = str(private_sys_dir(self.work / "meltano-sys"))
         env.update(self.extra_env)
         return env
+
+    def command(self, job: str, *, force: bool = False) -> list[str]:
+        """`meltano run [--force] <job>`: `--force` runs although a killed run of it looks alive."""
+        return [str(MELTANO), "run", *(["--force"] if force else []), job]
+
+    def start(self, job: str, *, output: IO[bytes], force: bool = False) -> subprocess.Popen[bytes]:
+        """Start `meltano run <job>` in a process group of its own (so it can be killed whole)."""
+        return subprocess.Popen(
+            self.command(job, force=force),
+            cwd=ROOT,
+            env=self.env(),
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
 
     def run(
         self, job: str, *, timeout: float = RUN_TIMEOUT_SECONDS
@@ -148,6 +179,17 @@ class MeltanoProject:
             timeout=timeout,
             check=False,
         )
+
+
+def private_sys_dir(path: Path) -> Path:
+    """A Meltano system folder whose installed plugins are this project's (linked, not copied)."""
+    path.mkdir(parents=True, exist_ok=True)
+    installed = ROOT / ".meltano"
+    for plugin_type in ("extractors", "mappers", "loaders", "utilities"):
+        link = path / plugin_type
+        if (installed / plugin_type).is_dir() and not link.exists():
+            link.symlink_to(installed / plugin_type, target_is_directory=True)
+    return path
 
 
 def ensure_plugins_installed() -> None:

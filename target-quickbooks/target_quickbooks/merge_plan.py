@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from target_quickbooks import payloads
-from target_quickbooks.merge import MergeResult, Side, comparable
+from target_quickbooks.merge import SERVER_FIELDS, MergeResult, Side, comparable
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -90,10 +90,12 @@ def merged_payload(  # noqa: PLR0913 - the merge, the versions and the identity
     """The update writing a merge over QuickBooks' current document.
 
     Name-list entities (Customer) get the merge's sparse body: only the fields to change. A
-    transaction gets a full update of the merged document (the store's values, and QuickBooks'
-    where the merge kept them), as the ordinary update does (`payloads.update_payload`): a
-    sparse update that replaces the lines can leave a stale tax detail behind, a full one makes
-    QuickBooks recompute tax and totals from the lines sent.
+    transaction gets a full update (`payloads.update_payload`) built from QuickBooks' current
+    document with the fields the merge took from the store laid over it: a full update clears
+    every field it leaves out, so starting from QuickBooks' copy keeps what only the bookkeeper
+    set (CustomerMemo, ClassRef, custom fields), while a sparse update that replaces the lines
+    could leave a stale tax detail behind. When the store's lines win, its tax detail goes with
+    them, so QuickBooks recomputes (or keeps the store's stated) tax for the new lines.
 
     The note field is always sent, so the marker carries the new content version: the store's
     note when the merge took it, otherwise QuickBooks' (marker stripped) unchanged.
@@ -113,12 +115,15 @@ def merged_payload(  # noqa: PLR0913 - the merge, the versions and the identity
     if entity in payloads.SPARSE_ENTITIES:
         fields = dict(result.body or {})
     else:
-        fields = dict(ours)
-        for decision in result.field_decisions:
-            if decision.side is Side.THEIRS and decision.field in theirs:
-                fields[decision.field] = theirs[decision.field]
-            elif decision.side is Side.THEIRS:
-                fields.pop(decision.field, None)
+        fields = {k: v for k, v in theirs.items() if k not in SERVER_FIELDS}
+        taken = {d.field for d in result.field_decisions if d.side is Side.OURS}
+        if "Line" in taken:
+            taken.add("TxnTaxDetail")
+        for name in taken:
+            if name in ours:
+                fields[name] = ours[name]
+            else:
+                fields.pop(name, None)
     if entity in payloads.MARKER_FIELDS:
         name, _ = payloads.MARKER_FIELDS[entity]
         if name not in fields and isinstance(theirs.get(name), str):

@@ -102,6 +102,39 @@ def test_transaction_merge_is_a_full_update_with_quickbooks_kept_fields():
     assert (payload["Id"], payload["SyncToken"], payload["sparse"]) == ("7", "3", False)
 
 
+def test_transaction_merge_keeps_fields_only_the_bookkeeper_set():
+    base = {"PrivateNote": "gift", "Line": [LINE], "TxnDate": "2026-11-01"}
+    ours = {**base, "PrivateNote": "gift, wrapped"}
+    theirs = without_marker(
+        "SalesReceipt",
+        quickbooks(
+            PrivateNote=f"gift\n{MARKER}",
+            TxnDate="2026-11-01",
+            CustomerMemo={"value": "Thank you"},
+            ClassRef={"value": "3"},
+        ),
+        EXTERNAL_ID,
+    )
+    result = three_way_merge(
+        base,
+        theirs,
+        ours,
+        critical_fields=("Line",),
+        theirs_updated_at=datetime(2026, 11, 20, tzinfo=UTC),
+        ours_updated_at=source_time("2026-11-21T00:00:00Z"),
+        entity="SalesReceipt",
+    )
+
+    payload = merged_payload(
+        "SalesReceipt", result, ours, theirs, EXTERNAL_ID, sync_token="3", version="beef" * 3
+    )
+
+    assert payload["PrivateNote"].startswith("gift, wrapped")
+    assert payload["CustomerMemo"] == {"value": "Thank you"}
+    assert payload["ClassRef"] == {"value": "3"}
+    assert payload["Line"][0]["Id"] == "1"  # QuickBooks' own lines, untouched by the merge
+
+
 def test_customer_merge_is_a_sparse_update_of_the_changed_fields_only():
     base = {"DisplayName": "Ann", "PrimaryPhone": {"FreeFormNumber": "1"}, "Title": "Ms"}
     ours = {**base, "PrimaryPhone": {"FreeFormNumber": "2"}}
