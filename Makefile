@@ -16,7 +16,7 @@ MODULES := kconnector_canonical kconnector_sandbox tap_shopify_orders tap_woocom
 MELTANO_VENV := $(TOOLS)/meltano
 MELTANO := $(MELTANO_VENV)/bin/meltano
 
-.PHONY: setup meltano test lint format clean demo demo-reset chaos
+.PHONY: setup meltano test lint format clean demo demo-reset chaos bench
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -66,6 +66,10 @@ demo-reset:
 CHAOS_ARGS ?= --orders 10000 --kills 5
 chaos: setup meltano
 	$(VENV)/bin/python scripts/chaos.py $(CHAOS_ARGS)
+
+# Every benchmark in bench/, one after the other; figures and methods in bench/RESULTS.md.
+bench: setup
+	$(VENV)/bin/python bench/run_all.py $(BENCH_ARGS)
 
 lint: setup
 	$(VENV)/bin/ruff check .

@@ -107,7 +107,9 @@ class OrdersStream(ShopifyStream):
         access = self._shop_access(since, now)
         store = Store(self.settings.shop, access.timezone)
         deletions = self._deletions(Window(since, now), store, access.currency)
-        seen: set[tuple[str, str]] = set()
+        # Records arrive sorted by updated_at, so a repeat (window or page overlap) carries the
+        # current timestamp: remembering only the ids seen at that timestamp keeps memory flat.
+        seen: set[str] = set()
         latest = ""
         for item in heapq.merge(
             deletions,
@@ -115,13 +117,15 @@ class OrdersStream(ShopifyStream):
             key=lambda n: str(n.order["updated_at"]),
         ):
             order = item.order
-            key = (str(order["id"]), str(order["updated_at"]))
-            if key in seen:
-                continue
-            seen.add(key)
-            if key[1] < latest:
+            order_id, updated_at = str(order["id"]), str(order["updated_at"])
+            if updated_at > latest:
+                seen.clear()
+                latest = updated_at
+            elif updated_at < latest:
                 self.logger.warning("orders out of updated_at order: id=%s", order["source_id"])
-            latest = max(latest, key[1])
+            if order_id in seen and updated_at == latest:
+                continue
+            seen.add(order_id)
             self._pending_refunds = {order["source_id"]: item.refunds} if item.refunds else {}
             yield order
 
