@@ -868,10 +868,24 @@ def banner_secrets(sandbox: Sandbox) -> set[str]:
     return {m.group(1) for line in sandbox.banners() for m in pattern.finditer(line)}
 
 
+TOKEN_READ_ATTEMPTS = 20
+
+
 def live_tokens(sandbox: Sandbox) -> set[str]:
-    """Access and refresh tokens the QuickBooks emulator has minted and still knows."""
-    tokens = sandbox.emulators["qbo"].export_state()["tokens"]
-    return {str(t) for kind in ("access", "refresh") for t in tokens.get(kind, {})}
+    """Access and refresh tokens the QuickBooks emulator has minted and still knows.
+
+    The emulator's server thread changes its token table while this (the harness's) thread
+    reads it, so a read that meets a change is simply tried again.
+    """
+    for _ in range(TOKEN_READ_ATTEMPTS):
+        try:
+            tokens = sandbox.emulators["qbo"].tokens.export_state()
+        except RuntimeError:  # "dictionary changed size during iteration"
+            time.sleep(0.05)
+            continue
+        return {str(t) for kind in ("access", "refresh") for t in tokens.get(kind, {})}
+    msg = "could not read the QuickBooks emulator's tokens: it kept changing them"
+    raise RuntimeError(msg)
 
 
 def injected_faults(sandbox: Sandbox) -> dict[str, dict[str, int]]:
