@@ -322,6 +322,21 @@ def test_failed_bulk_operation_stops_the_run(
         tap_run(mock_config | {"bulk_threshold_days": 1}, bulk_poll_seconds=0.0)
 
 
+def saved_bulk_state() -> dict[str, Any]:
+    """State left by a run that started bulk operation 5 and stopped before it finished."""
+    return {
+        "bookmarks": {
+            "orders": {
+                "bulk_operation": {
+                    "id": "gid://shopify/BulkOperation/5",
+                    "start": "2026-11-01T00:00:00Z",
+                    "end": "2026-11-20T00:00:00Z",
+                }
+            }
+        }
+    }
+
+
 @pytest.mark.usefixtures("no_sleep")
 def test_next_run_after_a_failed_bulk_operation_starts_a_new_one(
     fake_shopify: Any,
@@ -334,17 +349,7 @@ def test_next_run_after_a_failed_bulk_operation_starts_a_new_one(
     orders[1]["refunds"] = []
     fake_shopify.handlers["Hydrate"] = hydrate(orders[1:2])
     requests_mock.get(BULK_URL, text=jsonl(orders[1]))
-    state = {
-        "bookmarks": {
-            "orders": {
-                "bulk_operation": {
-                    "id": "gid://shopify/BulkOperation/5",
-                    "start": "2026-11-01T00:00:00Z",
-                    "end": "2026-11-20T00:00:00Z",
-                }
-            }
-        }
-    }
+    state = saved_bulk_state()
     run = tap_run(mock_config | {"bulk_threshold_days": 1}, state=state, bulk_poll_seconds=0.0)
     assert fake_shopify.operations().count("BulkRun") == 1
     assert [r["source_id"] for r in run.records("orders")] == ["2"]
@@ -363,17 +368,7 @@ def test_interrupted_bulk_run_resumes_the_same_operation(
     orders[1]["refunds"] = []
     fake_shopify.handlers["Hydrate"] = hydrate(orders[1:2])
     requests_mock.get(BULK_URL, text=jsonl(orders[1]))
-    state = {
-        "bookmarks": {
-            "orders": {
-                "bulk_operation": {
-                    "id": "gid://shopify/BulkOperation/5",
-                    "start": "2026-11-01T00:00:00Z",
-                    "end": "2026-11-20T00:00:00Z",
-                }
-            }
-        }
-    }
+    state = saved_bulk_state()
     run = tap_run(mock_config | {"bulk_threshold_days": 1}, state=state, bulk_poll_seconds=0.0)
     assert "BulkRun" not in fake_shopify.operations()
     polled = next(c for c in fake_shopify.calls if c["operation"] == "BulkStatus")
