@@ -31,10 +31,8 @@ What it does (all on loopback, nothing outside this machine):
    and exits 0 only when every check holds.
 
 The target's retry backoff and client-side rate-limit window are divided by the time scale like
-the emulator's windows (`min_backoff_seconds`, `max_backoff_seconds`, `rate_limit_window_seconds`),
-so a run "minute" lasts a second on both sides, when meltano.yml declares those settings
-`kind: decimal` (Meltano passes a setting without a kind as a string, which the target refuses);
-otherwise the target keeps QuickBooks' real limits and the run says so.
+the emulator's windows (`min_backoff_seconds`, `max_backoff_seconds`, `rate_limit_window_seconds`,
+set through Meltano's environment variables), so a run "minute" lasts a second on both sides.
 
 Each run's logs, Meltano system database, target store and a private Meltano run folder are in
 `--work` (a new temporary folder by default).
@@ -60,7 +58,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import requests
-import yaml
 
 from kconnector_sandbox.qbo import json_codec
 
@@ -908,37 +905,15 @@ def _say(message: str) -> None:
     print(f"[chaos {datetime.now(UTC):%H:%M:%S}] {message}", flush=True)
 
 
-TIMING_SETTINGS = ("rate_limit_window_seconds", "min_backoff_seconds", "max_backoff_seconds")
-
-
-def decimal_settings(meltano_yml: Path) -> set[str]:
-    """The target-quickbooks settings meltano.yml declares `kind: decimal`.
-
-    Meltano hands a setting without a kind to the plugin as a string, which the target's config
-    schema refuses for a number; only declared decimals can be overridden from the environment.
-    """
-    project = yaml.safe_load(meltano_yml.read_text())
-    for loader in project.get("plugins", {}).get("loaders", []):
-        if loader.get("name") == "target-quickbooks":
-            return {
-                str(s["name"]) for s in loader.get("settings", []) if s.get("kind") == "decimal"
-            }
-    return set()
-
-
 def target_env(config: ChaosConfig) -> dict[str, str]:
-    """The target's timing settings divided by the time scale, like the emulator's windows."""
-    declared = decimal_settings(ROOT / "meltano.yml")
-    if not declared.issuperset(TIMING_SETTINGS):
-        _say(
-            "meltano.yml does not declare "
-            + ", ".join(sorted(set(TIMING_SETTINGS) - declared))
-            + " as `kind: decimal`: the target keeps QuickBooks' real one-minute limits"
-        )
-        return {}
+    """The target's timing settings divided by the time scale, like the emulator's windows.
+
+    Meltano passes them to the target as strings, which its duration settings accept.
+    """
     window = 60.0 / config.time_scale
     return {
-        "TARGET_QUICKBOOKS_RATE_LIMIT_WINDOW_SECONDS": f"{window:g}",
+        # The target's default window is 61 s for 60 s of QuickBooks: keep the same margin.
+        "TARGET_QUICKBOOKS_RATE_LIMIT_WINDOW_SECONDS": f"{61.0 / config.time_scale:g}",
         "TARGET_QUICKBOOKS_MIN_BACKOFF_SECONDS": f"{window / 60:g}",
         "TARGET_QUICKBOOKS_MAX_BACKOFF_SECONDS": f"{window:g}",
     }

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -50,6 +52,26 @@ def default_database_url(environ: Mapping[str, str] | None = None) -> str:
     root = env.get("MELTANO_PROJECT_ROOT")
     folder = Path(root) / ".meltano" / "target-quickbooks" if root else Path(".target-quickbooks")
     return f"sqlite:///{folder / 'state.db'}"
+
+
+def parse_seconds(name: str, raw: object, default: float) -> tuple[float, str | None]:
+    """A duration setting given as a JSON number or a numeric string; the error names the fix.
+
+    Meltano hands a setting declared without a `kind` to the plugin as a string (and its
+    `decimal` kind cannot be serialised into the plugin's config), so `"0.5"` from
+    `TARGET_QUICKBOOKS_MIN_BACKOFF_SECONDS=0.5` is as good as `0.5` from a config file.
+    """
+    if raw is None or raw == "":
+        return default, None
+    if isinstance(raw, bool):
+        return default, f"{name} must be a number of seconds such as {default:g}, not a boolean"
+    try:
+        value = float(raw) if isinstance(raw, int | float) else float(Decimal(str(raw).strip()))
+    except (InvalidOperation, ValueError):
+        return default, f"{name} must be a number of seconds such as {default:g}, got {raw!r}"
+    if not math.isfinite(value):
+        return default, f"{name} must be a finite number of seconds, got {raw!r}"
+    return value, None
 
 
 @dataclass(frozen=True, repr=False)
@@ -105,6 +127,13 @@ class Settings:
             if not str(config.get(name) or "").strip()
         )
         default_api = PRODUCTION_API_URL if environment == "production" else SANDBOX_API_URL
+
+        def seconds(name: str, default: float) -> float:
+            value, error = parse_seconds(name, config.get(name), default)
+            if error:
+                errors.append(error)
+            return value
+
         settings = cls(
             realm_id=str(config.get("realm_id") or "").strip(),
             client_id=str(config.get("client_id") or ""),
@@ -122,15 +151,15 @@ class Settings:
             batch_requests_per_minute=int(
                 config.get("batch_requests_per_minute") or QBO_BATCH_REQUESTS_PER_MINUTE
             ),
-            rate_limit_window_seconds=float(
-                config.get("rate_limit_window_seconds") or DEFAULT_RATE_LIMIT_WINDOW_SECONDS
+            rate_limit_window_seconds=seconds(
+                "rate_limit_window_seconds", DEFAULT_RATE_LIMIT_WINDOW_SECONDS
             ),
-            request_timeout_seconds=float(
-                config.get("request_timeout_seconds") or DEFAULT_REQUEST_TIMEOUT_SECONDS
+            request_timeout_seconds=seconds(
+                "request_timeout_seconds", DEFAULT_REQUEST_TIMEOUT_SECONDS
             ),
             max_attempts=int(config.get("max_attempts") or 8),
-            min_backoff_seconds=float(config.get("min_backoff_seconds") or 1.0),
-            max_backoff_seconds=float(config.get("max_backoff_seconds") or 60.0),
+            min_backoff_seconds=seconds("min_backoff_seconds", 1.0),
+            max_backoff_seconds=seconds("max_backoff_seconds", 60.0),
             alert_command=config.get("alert_command") or None,
             alert_url=config.get("alert_url") or None,
         )
@@ -161,6 +190,8 @@ class Settings:
             errors.append("batch_requests_per_minute cannot exceed requests_per_minute")
         if self.rate_limit_window_seconds <= 0:
             errors.append("rate_limit_window_seconds must be positive")
+        if self.request_timeout_seconds <= 0:
+            errors.append("request_timeout_seconds must be positive")
         if not 0 < self.min_backoff_seconds <= self.max_backoff_seconds:
             errors.append("min_backoff_seconds must be positive and at most max_backoff_seconds")
         if self.max_attempts < 1:

@@ -34,6 +34,11 @@ from target_quickbooks.store.audit import AuditEntry
 if TYPE_CHECKING:
     from singer_sdk.sinks import Sink
 
+# A duration: a JSON number, or a numeric string as Meltano passes a setting from the
+# environment (its `decimal` kind cannot be serialised into the plugin's config). Parsed, with an
+# error naming the setting, by Settings.from_config.
+SECONDS = th.CustomType({"type": ["number", "string"]})
+
 
 class TargetQuickBooks(Target):
     """Writes map-quickbooks documents to QuickBooks Online, exactly once."""
@@ -161,7 +166,7 @@ class TargetQuickBooks(Target):
         ),
         th.Property(
             "rate_limit_window_seconds",
-            th.NumberType,
+            SECONDS,
             default=DEFAULT_RATE_LIMIT_WINDOW_SECONDS,
             title="Rate-limit window (advanced)",
             description=(
@@ -171,7 +176,7 @@ class TargetQuickBooks(Target):
         ),
         th.Property(
             "request_timeout_seconds",
-            th.NumberType,
+            SECONDS,
             default=DEFAULT_REQUEST_TIMEOUT_SECONDS,
             title="Request timeout",
             description="Read timeout per request in seconds (QuickBooks stops at 120 s).",
@@ -185,14 +190,14 @@ class TargetQuickBooks(Target):
         ),
         th.Property(
             "min_backoff_seconds",
-            th.NumberType,
+            SECONDS,
             default=1.0,
             title="First backoff step",
             description="First step of the exponential backoff (full jitter), in seconds.",
         ),
         th.Property(
             "max_backoff_seconds",
-            th.NumberType,
+            SECONDS,
             default=60.0,
             title="Max backoff",
             description="Longest wait between attempts, Retry-After included, in seconds.",

@@ -47,12 +47,42 @@ def test_environment_chooses_the_api_url():
         ({"environment": "staging"}, "environment"),
         ({"minor_version": "v75"}, "minor_version"),
         ({"refresh_token": ""}, "refresh_token"),
+        ({"min_backoff_seconds": "soon"}, "min_backoff_seconds"),
+        ({"max_backoff_seconds": True}, "max_backoff_seconds"),
+        ({"rate_limit_window_seconds": "0"}, "rate_limit_window_seconds"),
+        ({"rate_limit_window_seconds": "nan"}, "rate_limit_window_seconds"),
+        ({"request_timeout_seconds": -1}, "request_timeout_seconds"),
+        ({"min_backoff_seconds": "5", "max_backoff_seconds": "2"}, "min_backoff_seconds"),
     ],
 )
 def test_invalid_combinations_name_the_setting(override, setting):
     with pytest.raises(ConfigValidationError) as caught:
         Settings.from_config({**BASE, **override})
     assert setting in str(caught.value)
+
+
+def test_durations_accept_numeric_strings_as_meltano_passes_them_from_the_environment():
+    settings = Settings.from_config(
+        {
+            **BASE,
+            "rate_limit_window_seconds": "1.0166",
+            "request_timeout_seconds": 30,
+            "min_backoff_seconds": " 0.0167 ",
+            "max_backoff_seconds": "1",
+        }
+    )
+    assert settings.rate_limit_window_seconds == pytest.approx(1.0166)
+    assert settings.request_timeout_seconds == pytest.approx(30.0)
+    assert settings.min_backoff_seconds == pytest.approx(0.0167)
+    assert settings.max_backoff_seconds == pytest.approx(1.0)
+
+
+def test_durations_default_when_unset():
+    settings = Settings.from_config(
+        {**BASE, "min_backoff_seconds": None, "max_backoff_seconds": ""}
+    )
+    assert (settings.min_backoff_seconds, settings.max_backoff_seconds) == (1.0, 60.0)
+    assert settings.rate_limit_window_seconds == pytest.approx(61.0)
 
 
 def test_secrets_never_appear_in_repr():

@@ -13,6 +13,7 @@ import base64
 import json
 import re
 import zlib
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -101,55 +102,54 @@ def paginate(
     bulk: bool,
     cap: int | None = None,
 ) -> dict[str, Any]:
-    """Relay-style page of `items` (already sorted); `keys[i]` is item i's cursor value."""
+    """Relay-style page of `items` (sorted so that `keys`, item i's cursor value, ascend).
+
+    Positions count in the requested direction (`reverse` walks the keys backwards); a cursor is
+    found by bisection, so a page costs O(log n + page size) however large the shop. A cursor
+    whose object is gone (deleted, or no longer matching the query) resumes at the first key
+    past it, as Shopify's cursors (sort values, not offsets) do.
+    """
     _check_page_args(args, bulk=bulk)
-    indexes = list(range(len(items)))
-    if args.get("reverse"):
-        indexes.reverse()
-    position = {json.dumps(keys[i]): pos for pos, i in enumerate(indexes)}
-    start, end = 0, len(indexes)
+    size = len(items)
+    reverse = bool(args.get("reverse"))
+
+    def item_at(pos: int) -> int:
+        return size - 1 - pos if reverse else pos
+
+    start, end = 0, size
     if not bulk and args.get("after"):
-        after = json.dumps(_decode_cursor(args["after"]))
-        start = position[after] + 1 if after in position else _locate(keys, indexes, after, args)
+        after = _decode_cursor(args["after"])
+        # forward: first key > after; reverse: first key < after.
+        start = size - bisect_left(keys, after) if reverse else bisect_right(keys, after)
     if not bulk and args.get("before"):
-        before = json.dumps(_decode_cursor(args["before"]))
-        end = position.get(before, end)
-    window = indexes[start:end]
+        before = _decode_cursor(args["before"])
+        found = bisect_left(keys, before)
+        if found < size and keys[found] == before:
+            end = item_at(found)
+    bound = end  # the `before` cursor's position (or the end)
+    end = max(end, start)
     if not bulk:
         if args.get("first") is not None:
-            window = window[: args["first"]]
+            end = min(end, start + args["first"])
         elif args.get("last") is not None:
-            window = window[-args["last"] :] if args["last"] else []
-    if cap is not None and not bulk and window and indexes.index(window[-1]) >= cap:
+            start = max(start, end - args["last"]) if args["last"] else end
+    if cap is not None and not bulk and end > start and end - 1 >= cap:
         msg = f"Pagination is limited to {cap} objects; narrow the query with search filters."
         raise GraphQLError(
             msg, extensions={"code": "BAD_REQUEST", "documentation": _DOCS_PAGINATION}
         )
-    first_pos = indexes.index(window[0]) if window else start
-    last_pos = indexes.index(window[-1]) if window else start - 1
+    window = [item_at(pos) for pos in range(start, end)]
     edges = [{"cursor": _encode_cursor(keys[i]), "node": items[i]} for i in window]
     return {
         "edges": edges,
         "nodes": [items[i] for i in window],
         "pageInfo": {
-            "hasNextPage": last_pos < len(indexes) - 1
-            and (end == len(indexes) or last_pos < end - 1),
-            "hasPreviousPage": first_pos > 0,
+            "hasNextPage": end < size and (bound == size or end < bound),
+            "hasPreviousPage": start > 0,
             "startCursor": edges[0]["cursor"] if edges else None,
             "endCursor": edges[-1]["cursor"] if edges else None,
         },
     }
-
-
-def _locate(keys: Sequence[Any], indexes: list[int], after: str, args: dict[str, Any]) -> int:
-    """Position after a cursor whose object is gone (deleted/filtered): first key past it."""
-    target = json.loads(after)
-    reverse = bool(args.get("reverse"))
-    for pos, i in enumerate(indexes):
-        key = keys[i]
-        if (key > target) if not reverse else (key < target):
-            return pos
-    return len(indexes)
 
 
 _ORDER_SORT: dict[str, Callable[[Order], Any]] = {
@@ -186,33 +186,53 @@ def _require_orders_scope(context: RequestContext, field_name: str) -> None:
     _require_scope(context, field_name, "read_orders")
 
 
-def _resolve_orders(_root: object, info: GraphQLResolveInfo, **args: Any) -> dict[str, Any]:  # noqa: ANN401
-    context = _context(info)
-    _require_orders_scope(context, "orders")
+@dataclass(frozen=True)
+class _Listing:
+    """A query's matching orders in sort order, with their cursor keys."""
+
+    orders: list[Order]
+    keys: list[Any]
+
+
+def _order_listing(context: RequestContext, query: str | None, sort_key: str) -> _Listing:
+    """The orders matching `query`, sorted by `sort_key`; kept by the shop until it changes."""
     shop = context.shop
-    search = compile_query(args.get("query"), tz=shop.tz, now=shop.clock.now())
+    now = shop.clock.now()
+    search = compile_query(query, tz=shop.tz, now=now)
     if search.warnings:
         context.warnings.append(
             {
                 "path": ["orders"],
-                "query": args.get("query"),
+                "query": query,
                 "warnings": [{"field": None, "message": w} for w in search.warnings],
             }
         )
-    orders = [o for o in shop.visible_orders() if search.predicate(o)]
-    sort: Callable[[Order], Any] = _ORDER_SORT.get(
-        args.get("sortKey") or "ID", lambda o: [o.legacy_resource_id]
-    )
-    orders.sort(key=sort)
-    return paginate(orders, [sort(o) for o in orders], args, bulk=context.bulk, cap=PAGINATION_CAP)
+    # What the answer depends on besides the orders: the scopes, and the clock when the 60-day
+    # window (no read_all_orders) or a relative `now` in the query moves with it.
+    moving = "read_all_orders" not in shop.scopes or "now" in (query or "")
+    key = ("orders", query, sort_key, shop.scopes, now if moving else None)
+
+    def build() -> _Listing:
+        sort: Callable[[Order], Any] = _ORDER_SORT.get(sort_key, lambda o: [o.legacy_resource_id])
+        orders = [o for o in shop.visible_orders() if search.predicate(o)]
+        keys = [sort(o) for o in orders]
+        ordering = sorted(range(len(orders)), key=keys.__getitem__)
+        return _Listing([orders[i] for i in ordering], [keys[i] for i in ordering])
+
+    return shop.listing(key, build)
+
+
+def _resolve_orders(_root: object, info: GraphQLResolveInfo, **args: Any) -> dict[str, Any]:  # noqa: ANN401
+    context = _context(info)
+    _require_orders_scope(context, "orders")
+    listing = _order_listing(context, args.get("query"), args.get("sortKey") or "ID")
+    return paginate(listing.orders, listing.keys, args, bulk=context.bulk, cap=PAGINATION_CAP)
 
 
 def _resolve_orders_count(_root: object, info: GraphQLResolveInfo, **args: Any) -> dict[str, Any]:  # noqa: ANN401
     context = _context(info)
     _require_orders_scope(context, "ordersCount")
-    shop = context.shop
-    search = compile_query(args.get("query"), tz=shop.tz, now=shop.clock.now())
-    count = sum(1 for o in shop.visible_orders() if search.predicate(o))
+    count = len(_order_listing(context, args.get("query"), "ID").orders)
     limit = args.get("limit") or 10_000
     return {"count": min(count, limit), "precision": "AT_LEAST" if count > limit else "EXACT"}
 

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from kconnector_sandbox.shopify.build import build_order
@@ -33,6 +33,10 @@ if TYPE_CHECKING:
 # the last 60 days of orders are accessible.
 RECENT_ORDERS_WINDOW = timedelta(days=60)
 DEFAULT_SCOPES = ("read_orders", "read_all_orders", "read_customers", "read_products")
+# Query results kept between pages (a tap pages through a few queries at a time).
+MAX_LISTINGS = 16
+
+T = TypeVar("T")
 
 
 class ShopStatus(StrEnum):
@@ -97,6 +101,10 @@ class ShopState:
     lock: threading.RLock = field(default_factory=threading.RLock)
     bucket: LeakyBucket = field(init=False)
     _nodes: dict[str, IndexedNode] | None = field(default=None, init=False, repr=False)
+    # Bumped by every change to the orders; listings computed at an older revision are stale.
+    revision: int = field(default=0, init=False)
+    _listings: dict[Hashable, Any] = field(default_factory=dict, init=False, repr=False)
+    _listings_revision: int = field(default=0, init=False, repr=False)
 
     def __post_init__(self) -> None:
         """Create the throttle bucket with the run's time scale."""
@@ -126,6 +134,28 @@ class ShopState:
             return orders
         cutoff = self.clock.now() - RECENT_ORDERS_WINDOW
         return [o for o in orders if o.created_at >= cutoff]
+
+    def listing(self, key: Hashable, build: Callable[[], T]) -> T:
+        """`build()` computed once per `key` until the orders change (a query's sorted matches).
+
+        Paging through a query re-runs it for every page; keeping its sorted result until the next
+        change makes each page cost its own size instead of the whole shop's.
+        """
+        with self.lock:
+            if self._listings_revision != self.revision:
+                self._listings.clear()
+                self._listings_revision = self.revision
+            if key in self._listings:
+                cached: T = self._listings[key]
+                return cached
+            revision = self.revision
+        value = build()
+        with self.lock:
+            if self.revision == revision:
+                if len(self._listings) >= MAX_LISTINGS:
+                    self._listings.pop(next(iter(self._listings)))
+                self._listings[key] = value
+        return value
 
     def node(self, node_id: str) -> object | None:
         """The object with global id `node_id` the app may read, or None."""
@@ -169,6 +199,7 @@ class ShopState:
         self.specs[spec.legacy_id] = spec
         self.orders[spec.legacy_id] = order
         self._nodes = None
+        self.revision += 1
         refund = order.refunds[refund_index] if refund_index is not None else None
         for listener in self.listeners:
             listener(self, topic, order, refund)
@@ -299,6 +330,7 @@ class ShopState:
             del self.orders[legacy_id]
             del self.specs[legacy_id]
             self._nodes = None
+            self.revision += 1
             legacy = 91_000_000_000_000 + len(self.deletions)
             event = BasicEvent(
                 id=gid("BasicEvent", legacy),

@@ -164,3 +164,23 @@ def test_reverse_sort_returns_the_same_orders_backwards(served):
     backward = [n["id"] for n in served.gql(query, {"r": True})["data"]["orders"]["nodes"]]
     assert backward == list(reversed(forward))
     assert len(forward) == len(served.shop.orders)
+
+
+def test_a_change_between_pages_is_seen_by_the_next_page(served):
+    # The emulator keeps a query's sorted result between pages; a change must drop it.
+    query = "query($after: String) { orders(first: 10, after: $after, sortKey: UPDATED_AT) "
+    query += "{ pageInfo { endCursor } nodes { id note updatedAt } } }"
+    first = served.gql(query)["data"]["orders"]
+    oldest = min(served.shop.orders.values(), key=lambda o: (o.updated_at, o.legacy_resource_id))
+    assert first["nodes"][0]["id"] == oldest.id
+    served.shop.edit_order(oldest.legacy_resource_id, note="edited between pages")
+    served.shop.bucket.reset()
+    rest, after = [], first["pageInfo"]["endCursor"]
+    while after:
+        page = served.gql(query, {"after": after})["data"]["orders"]
+        rest += page["nodes"]
+        after = page["pageInfo"]["endCursor"] if page["nodes"] else None
+        served.shop.bucket.reset()
+    assert rest[-1]["id"] == oldest.id
+    assert rest[-1]["note"] == "edited between pages"
+    assert len(first["nodes"]) + len(rest) == len(served.shop.orders) + 1
