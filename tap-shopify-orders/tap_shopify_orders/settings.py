@@ -19,7 +19,11 @@ from singer_sdk.exceptions import ConfigValidationError
 API_VERSION = "2026-01"
 
 DEFAULT_LOOKBACK_MINUTES = 60
-DEFAULT_PAGE_SIZE = 10
+# A page of the orders query asks for ~396 points per order (its nested connections: line items,
+# shipping lines, discounts, refunds and their lines, transactions, fulfillments), and a single
+# query may ask for at most 1,000 (https://shopify.dev/docs/api/usage/limits): 2 orders fit. The
+# bucket gives back what a page does not use, so small pages cost requests, not points.
+DEFAULT_PAGE_SIZE = 2
 MAX_PAGE_SIZE = (
     250  # `first` is capped at 250 (https://shopify.dev/docs/api/usage/pagination-graphql)
 )

@@ -88,6 +88,9 @@ class OrdersStream(ShopifyStream):
         """Prepare the per-run buffers."""
         super().__init__(*args, **kwargs)
         self._pending_refunds: dict[str, list[JSON]] = {}
+        # The page size Shopify accepted (lowered from `page_size` on MAX_COST_EXCEEDED), kept
+        # for the rest of the run so that only one query per run is refused, not one per window.
+        self._accepted_page_size: int | None = None
 
     @property
     def check_sorted(self) -> bool:
@@ -198,7 +201,7 @@ class OrdersStream(ShopifyStream):
 
     def _paged_orders(self, window: Window, store: Store) -> Iterator[Normalised]:
         search = window.search(include_test_orders=self.settings.include_test_orders)
-        first = self.settings.page_size
+        first = self._accepted_page_size or self.settings.page_size
         after: str | None = None
         while True:
             variables = {"first": first, "after": after, "query": search}
@@ -210,6 +213,7 @@ class OrdersStream(ShopifyStream):
                     "query cost %s over %s: page_size=%s", exc.cost, exc.max_cost, first
                 )
                 continue
+            self._accepted_page_size = first
             page = data.get("orders") or {}
             for raw in page.get("nodes") or []:
                 converted = self._normalise(raw, store)

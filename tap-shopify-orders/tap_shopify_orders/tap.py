@@ -80,7 +80,8 @@ class TapShopifyOrders(Tap):
             default=DEFAULT_PAGE_SIZE,
             title="Page size",
             description=(
-                "Orders per GraphQL page (1-250). Lowered automatically when Shopify says a "
+                "Orders per GraphQL page (1-250). The default fits Shopify's 1,000-point cap "
+                "per query; lowered automatically, for the rest of the run, when Shopify says a "
                 "query would cost too much."
             ),
         ),

@@ -8,8 +8,14 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from graphql import parse
 
+from kconnector_sandbox.shopify.cost import requested_cost
+from kconnector_sandbox.shopify.graphql_api import load_schema
 from tap_shopify_orders.errors import BulkOperationError, ShopifyFatalError
+from tap_shopify_orders.queries import ORDERS_PAGE
+from tap_shopify_orders.settings import DEFAULT_PAGE_SIZE
+from tap_shopify_orders.throttle import MAX_SINGLE_QUERY_COST
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -93,11 +99,36 @@ def test_too_costly_page_is_retried_with_fewer_orders(
             return {"errors": [{"message": "too costly", "extensions": error}]}
         return bodies.orders_page(copy.deepcopy(orders))
 
+    def count(variables: dict[str, Any]) -> dict[str, Any]:
+        wide = "2026-11-01T00:00:00Z" in variables["query"] and "<='2026-11-2" in variables["query"]
+        return {"data": {"ordersCount": {"count": 99 if wide else 1, "precision": "EXACT"}}}
+
+    fake_shopify.handlers["OrdersCount"] = count
     fake_shopify.handlers["OrdersPage"] = page
-    run = tap_run(mock_config)
+    run = tap_run(mock_config | {"page_size": 10}, window_target=50)
     firsts = [c["variables"]["first"] for c in fake_shopify.calls if c["operation"] == "OrdersPage"]
-    assert firsts == [10, 2]
-    assert len(run.records("orders")) == 3
+    # refused once, in the first window; the next window starts at the size Shopify accepted
+    assert firsts == [10, 2, 2]
+    assert {r["source_id"] for r in run.records("orders")} == {"1", "2", "3"}
+
+
+def test_the_default_page_fits_shopifys_cost_cap(
+    fake_shopify: Any,
+    bodies: Any,
+    orders: list[dict[str, Any]],
+    mock_config: dict[str, Any],
+    tap_run: Callable[..., Any],
+) -> None:
+    fake_shopify.handlers["OrdersPage"] = lambda _v: bodies.orders_page(copy.deepcopy(orders))
+    tap_run(mock_config)
+    firsts = [c["variables"]["first"] for c in fake_shopify.calls if c["operation"] == "OrdersPage"]
+    assert firsts == [DEFAULT_PAGE_SIZE]
+    # the emulator prices the tap's own query with Shopify's documented cost rules
+    schema = load_schema()
+    page_cost = requested_cost(
+        schema, parse(ORDERS_PAGE), {"first": DEFAULT_PAGE_SIZE, "query": ""}, "OrdersPage"
+    )
+    assert page_cost <= MAX_SINGLE_QUERY_COST
 
 
 def test_large_ranges_are_windowed_and_boundary_orders_deduplicated(

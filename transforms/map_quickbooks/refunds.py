@@ -10,9 +10,9 @@ invoice_on is `order`. For an order paid at checkout (a SalesReceipt), every ref
 money is therefore a RefundReceipt, and an Invoice order's balance reduction a CreditMemo.
 
 A refund never exceeds what was paid: the money it returned must not exceed its own total, and,
-when the order was seen earlier in the same input (`OrderFacts`), must not exceed what the order's
-payments still cover after its other refunds, and its value must not exceed the order's total;
-otherwise it becomes a MAP-REFUND-EXCEEDS-PAID dead letter.
+when the order was among the last orders of the same input (`OrderFacts`), must not exceed what
+the order's payments still cover after its other refunds, and its value must not exceed the
+order's total; otherwise it becomes a MAP-REFUND-EXCEEDS-PAID dead letter.
 """
 
 from __future__ import annotations

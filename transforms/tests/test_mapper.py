@@ -10,6 +10,7 @@ from jsonschema import Draft202012Validator
 from singer_sdk.exceptions import ConfigValidationError
 
 from kconnector_canonical.examples import load
+from map_quickbooks import mapper as mapper_module
 from map_quickbooks.contract import DOCUMENT_STREAMS, dead_letter_schema, document_schema
 from map_quickbooks.mapper import MapQuickBooks
 
@@ -91,6 +92,21 @@ def test_refund_larger_than_the_seen_order_paid_becomes_a_dead_letter(mapper):
     records = [m for m in messages if m["type"] == "RECORD"]
     assert [m["stream"] for m in records] == ["dead_letters"]
     assert records[0]["record"]["error_code"] == "MAP-REFUND-EXCEEDS-PAID"
+
+
+def test_the_refund_guard_remembers_only_the_most_recent_orders(mapper, monkeypatch):
+    # Memory stays flat however many orders a run reads: the oldest facts are dropped.
+    monkeypatch.setattr(mapper_module, "ORDERS_REMEMBERED", 3)
+    ids = []
+    for number in range(5):
+        order = load("shopify_order")
+        order["source_id"] = str(5301234567000 + number)
+        order["id"] = f"shopify:kc-demo.myshopify.com:{order['source_id']}"
+        ids.append(order["id"])
+        list(mapper.map_record_message({"stream": "orders", "record": order}))
+    remembered = list(mapper._orders_seen)
+    assert len(remembered) == 3
+    assert remembered == ids[2:]
 
 
 def test_unsafe_rule_is_rejected_at_start_naming_the_setting():
