@@ -248,12 +248,20 @@ def shopify_orders(sandbox: Sandbox) -> dict[str, StoreOrder]:
         if model is None:
             continue
         number = str(summary["name"]).lstrip("#")
-        nothing_paid = summary["financial_status"] in {"VOIDED", "PENDING", "AUTHORIZED", "EXPIRED"}
+        total = Decimal(str(summary["total_price"]))
+        # docs/mapping.md: a cancelled or deleted order with nothing paid (a zero total included)
+        # is voided, so it may be absent from QuickBooks
+        nothing_paid = total == 0 or summary["financial_status"] in {
+            "VOIDED",
+            "PENDING",
+            "AUTHORIZED",
+            "EXPIRED",
+        }
         orders[number] = StoreOrder(
             platform="shopify",
             source_id=str(summary["id"]),
             number=number,
-            total=Decimal(str(summary["total_price"])),
+            total=total,
             tax=Decimal(str(model.total_tax_set.shop_money.amount)),
             in_scope=not model.test,
             may_be_void=bool(summary["cancelled"]) and nothing_paid,
@@ -278,7 +286,9 @@ def woocommerce_orders(sandbox: Sandbox) -> dict[str, StoreOrder]:
             tax=Decimal(str(order["total_tax"])),
             # a block-checkout draft is not an order yet (tap-woocommerce-orders README)
             in_scope=status != "checkout-draft",
-            may_be_void=status in {"cancelled", "trash"} and not order.get("date_paid_gmt"),
+            # trash is a deletion; nothing paid: never paid, or paid a zero total
+            may_be_void=status in {"cancelled", "trash"}
+            and (not order.get("date_paid_gmt") or Decimal(str(order["total"])) == 0),
             updated_at=datetime.fromisoformat(str(order["date_modified_gmt"])).replace(tzinfo=UTC),
         )
     return orders
