@@ -318,7 +318,7 @@ class DeliveryEngine:
         (it may still arrive in this run) wait too.
         """
         queued = set(self._pending)
-        free = [d for d in self._pending.values() if not (dependencies(d) & queued)]
+        free = [d for d in self._pending.values() if not (dependencies(d, queued) & queued)]
         if final:
             return free
         needed = set().union(*(required_dependencies(d) for d in free))

@@ -19,6 +19,8 @@ from target_quickbooks.request_ids import content_hash, write_request_id
 from target_quickbooks.store.ledger import LedgerStatus
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from target_quickbooks.contract import MappedDocument
     from target_quickbooks.store.ledger import LedgerEntry
 
@@ -98,14 +100,25 @@ def alias_writers(external_ids: set[str]) -> set[str]:
     }
 
 
-def dependencies(document: MappedDocument) -> set[str]:
+def dependencies(document: MappedDocument, queued: Iterable[str] = ()) -> set[str]:
     """external_ids to write before this document when they are in the same run.
 
     A reference to an order's customer alias depends on the order's SalesReceipt or Invoice:
-    a refund queued with its order waits for it instead of failing in the same wave.
+    a refund queued with its order waits for it instead of failing in the same wave. With
+    `queued` (the documents waiting in this run), it also waits for the order's per-shipment
+    invoices (`<order id>#invoice:<fulfillment id>`, invoice_on `fulfillment`).
     """
     needed = set(document.links.values()) | external_id_dependencies(dict(document.body))
     needed |= alias_writers(needed)
+    aliases = {
+        n.removesuffix(CUSTOMER_ALIAS_SUFFIX) for n in needed if n.endswith(CUSTOMER_ALIAS_SUFFIX)
+    }
+    if aliases:
+        needed |= {
+            external_id
+            for external_id in queued
+            if external_id.startswith(tuple(f"{order}#invoice:" for order in aliases))
+        }
     needed.discard(document.external_id)
     return needed
 

@@ -8,6 +8,7 @@ alias `<order id>#customer`, and `MAP-UNKNOWN-SKU` guidance on an item under pol
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 
 from target_quickbooks.store import open_store
@@ -198,3 +199,29 @@ def test_mapper_reference_shapes_resolve_in_dependency_order(mapped, qbo, make_c
         if route.startswith("POST") and not route.endswith("/query") and count
     ]
     assert posts == []
+
+
+def test_a_refund_waits_for_the_orders_per_shipment_invoice_in_the_same_run(
+    mapped, qbo, make_config, run_target
+):
+    # invoice_on: fulfillment names the invoice `<order>#invoice:<fulfillment id>`; the refund's
+    # customer alias is recorded only once that invoice is written.
+    shipped = f"{ORDER}#invoice:FUL1"
+    by_stream = dict(records()[:3])
+    invoice = json.loads(json.dumps(by_stream["invoices"]).replace(f"{ORDER}#invoice", shipped))
+    payment = json.loads(json.dumps(by_stream["payments"]).replace(f"{ORDER}#invoice", shipped))
+    refund = by_stream["refund_receipts"]
+    _, emulator = qbo
+    company = emulator.realms[mapped.realm]
+    config = make_config()
+    target, _ = run_target(
+        config,
+        mapped.lines(
+            [("refund_receipts", refund), ("payments", payment), ("invoices", invoice)], {"b": 1}
+        ),
+    )
+    assert open_store(config["database_url"]).dead_letters.open_letters(mapped.realm) == []
+    (written,) = company.documents("RefundReceipt")
+    (invoice_doc,) = [d for d in company.documents("Invoice") if d.get("DocNumber") == "5001"]
+    assert written["CustomerRef"]["value"] == invoice_doc["CustomerRef"]["value"]
+    assert target.delivery.counts.created == 3

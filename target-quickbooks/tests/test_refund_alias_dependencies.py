@@ -40,3 +40,18 @@ def test_refund_depends_on_the_order_documents_that_record_its_customer() -> Non
 
 def test_refund_still_cannot_be_written_without_the_alias() -> None:
     assert required_dependencies(refund()) == {f"{ORDER}#customer"}
+
+
+def test_refund_waits_for_the_orders_per_shipment_invoices_queued_with_it() -> None:
+    # invoice_on: fulfillment writes `<order>#invoice:<fulfillment id>`, which records the alias
+    queued = {
+        f"{ORDER}#invoice:77",
+        f"{ORDER}#payment:5",
+        f"{ORDER}#refund:9001",
+        "shopify:demo:5002#invoice:78",
+    }
+    needed = dependencies(refund(), queued)
+    assert f"{ORDER}#invoice:77" in needed
+    assert f"{ORDER}#payment:5" not in needed  # a payment waits for the invoice, not for this
+    assert "shopify:demo:5002#invoice:78" not in needed  # another order's invoice
+    assert f"{ORDER}#refund:9001" not in needed

@@ -127,10 +127,13 @@ def test_unknown_stream_stops_the_run_with_guidance(make_config):
 def test_duration_settings_pass_the_sdk_check_as_strings_from_meltano(make_config):
     # Meltano passes TARGET_QUICKBOOKS_MIN_BACKOFF_SECONDS=0.5 to the plugin as the string "0.5".
     target = TargetQuickBooks(
-        config=make_config(rate_limit_window_seconds="1", min_backoff_seconds="0.5")
+        config=make_config(
+            rate_limit_window_seconds="1", min_backoff_seconds="0.5", max_backoff_seconds="2"
+        )
     )
     assert target.settings.rate_limit_window_seconds == pytest.approx(1.0)
     assert target.settings.min_backoff_seconds == pytest.approx(0.5)
+    assert target.settings.max_backoff_seconds == pytest.approx(2.0)
 
 
 def test_secrets_never_reach_logs_output_audit_or_dead_letters(  # noqa: PLR0913, PLR0917 - fixtures
