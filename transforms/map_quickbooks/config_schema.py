@@ -134,8 +134,22 @@ CONFIG_SCHEMA = th.PropertiesList(
         default="Refunds",
         title="Refund item",
         description=(
-            "Item (by name) for refunded goods and amount-only refunds (a canonical refund names "
-            "the order line, not its SKU)."
+            "Item (by name) for refund adjustments (amount-only refunds, discrepancies, fees) "
+            "and for refunded goods that refund_goods_item does not send to their own item."
+        ),
+    ),
+    th.Property(
+        "refund_goods_item",
+        th.StringType(),
+        default="original_when_restocked",
+        allowed_values=["original_when_restocked", "original", "refund_item"],
+        title="Refunded goods item",
+        description=(
+            "The Item a refunded line credits. original_when_restocked: the line's own item "
+            "when the store restocked it (Shopify return/cancel), else refund_item, so an "
+            "inventory item is never put back in stock by a refund that was not; original: "
+            "always the line's own item (no inventory tracked in QuickBooks); refund_item: "
+            "always refund_item."
         ),
     ),
     # Discounts

@@ -22,7 +22,7 @@ from map_quickbooks.tax import TaxedLine, line_tax_code, rate_tax_lines, raw_tax
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from kconnector_canonical.model import Order, Refund, TaxLine
+    from kconnector_canonical.model import Order, Refund, RefundLineItem, TaxLine
     from map_quickbooks.rules import Settings
 
 ChargeKind = Literal["product", "gift_card", "shipping", "fee", "tip", "refund"]
@@ -110,21 +110,40 @@ def order_charges(order: Order) -> list[Charge]:
     return _with_tax(charges, order.totals.tax.amount, order.currency)
 
 
-def refund_charges(refund: Refund) -> list[Charge]:
-    """The refund's lines: refunded goods, shipping, then adjustments (amount-only, fees...)."""
+# Shopify's restock types that put the refunded units back in stock
+# (https://shopify.dev/docs/api/admin-graphql/latest/enums/RefundLineItemRestockType).
+RESTOCKED = frozenset({"return", "cancel", "legacy_restock"})
+
+
+def _credits_own_item(line: RefundLineItem, goods_item: str) -> bool:
+    """Whether a refunded line credits the order line's own item (refund_goods_item)."""
+    if not (line.sku or line.title):
+        return False  # nothing to find the item by
+    if goods_item == "original":
+        return True
+    return goods_item == "original_when_restocked" and line.restock_type in RESTOCKED
+
+
+def refund_charges(refund: Refund, goods_item: str = "refund_item") -> list[Charge]:
+    """The refund's lines: refunded goods, shipping, then adjustments (amount-only, fees...).
+
+    A refunded line credits its own item (found like an order line's, by SKU then title) or the
+    refund item, as `goods_item` (the refund_goods_item setting) says.
+    """
     charges: list[Charge] = []
     raw: list[Decimal] = []
     for i, line in enumerate(refund.line_items):
+        own = _credits_own_item(line, goods_item)
         charges.append(
             Charge(
-                kind="refund",
+                kind="product" if own else "refund",
                 field=f"line_items[{i}]",
-                title=f"Refund of order line {line.order_line_id}",
+                title=(line.title or "") if own else f"Refund of order line {line.order_line_id}",
                 description=(
                     f"Refund of order line {line.order_line_id} x {line.quantity}"
                     + (f" ({line.restock_type})" if line.restock_type else "")
                 ),
-                sku=None,
+                sku=line.sku if own else None,
                 quantity=line.quantity,
                 amount=line.subtotal.amount,
                 discount=Decimal(0),

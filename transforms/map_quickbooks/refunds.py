@@ -121,7 +121,7 @@ def map_refund(
     """
     check_home_currency(refund.currency, settings)
     _guard(refund, facts)
-    charges = refund_charges(refund)
+    charges = refund_charges(refund, settings.refund_goods_item)
     if refund.totals.total.amount == 0 and all(c.amount == 0 for c in charges):
         return []
     returned = money_returned(refund)

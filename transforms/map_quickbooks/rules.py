@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
 
 # Bumped whenever the same input and rules give a different output (every golden file changes).
-MAPPING_RULES_VERSION = "2"
+MAPPING_RULES_VERSION = "3"  # 3: restocked refund lines credit their own item
 
 # QuickBooks DocNumber is at most 21 characters ("String length ... Max:21", error 2050):
 # https://developer.intuit.com/app/developer/qbo/docs/api/accounting/all-entities/invoice
@@ -137,6 +137,9 @@ class Settings:
     gift_card_liability_item: str = "Gift Card"
     gift_card_payment_method: str = "Gift Card"
     refund_item: str = "Refunds"
+    refund_goods_item: Literal["original_when_restocked", "original", "refund_item"] = (
+        "original_when_restocked"
+    )
     discount_mode: Literal["discount_line", "reduced_unit_price"] = "discount_line"
     discount_account: str = "Discounts given"
     tax_mode: Literal["us_automated", "tax_codes"] = "us_automated"
@@ -219,6 +222,7 @@ class Settings:
             gift_card_liability_item=values["gift_card_liability_item"],
             gift_card_payment_method=values["gift_card_payment_method"],
             refund_item=values["refund_item"],
+            refund_goods_item=values["refund_goods_item"],
             discount_mode=values["discount_mode"],
             discount_account=values["discount_account"],
             tax_mode=values["tax_mode"],

@@ -194,3 +194,44 @@ def test_refund_returning_more_than_its_value_is_a_dead_letter(default_settings)
     assert dead.record["external_id"] == (
         "shopify:kc-demo.myshopify.com:5301234567890#refund:920000000001"
     )
+
+
+def _refunded_goods_item(refund, settings):
+    [receipt] = map_record(refund, "refunds", settings)
+    goods = receipt.record["body"]["Line"][0]["SalesItemLineDetail"]["ItemRef"]
+    return goods["by"], goods["value"]
+
+
+@pytest.mark.parametrize(
+    ("mode", "restock_type", "expected"),
+    [
+        ("original_when_restocked", "return", ("sku", "TEE-BLK-M")),
+        ("original_when_restocked", "cancel", ("sku", "TEE-BLK-M")),
+        ("original_when_restocked", "no_restock", ("name", "Refunds")),
+        ("original_when_restocked", None, ("name", "Refunds")),
+        ("original", "no_restock", ("sku", "TEE-BLK-M")),
+        ("original", None, ("sku", "TEE-BLK-M")),
+        ("refund_item", "return", ("name", "Refunds")),
+    ],
+)
+def test_refunded_goods_credit_their_own_item_as_refund_goods_item_says(
+    mode, restock_type, expected
+):
+    refund = load("shopify_refund")
+    refund["line_items"][0]["restock_type"] = restock_type
+    settings = Settings.from_config({"refund_goods_item": mode})
+    assert _refunded_goods_item(refund, settings) == expected
+
+
+def test_a_refunded_line_without_sku_or_title_credits_the_refund_item():
+    refund = load("shopify_refund")
+    refund["line_items"][0]["sku"] = None
+    refund["line_items"][0]["title"] = ""
+    settings = Settings.from_config({"refund_goods_item": "original"})
+    assert _refunded_goods_item(refund, settings) == ("name", "Refunds")
+
+
+def test_a_refunded_line_with_only_a_title_is_found_by_name():
+    refund = load("shopify_refund")
+    refund["line_items"][0]["sku"] = None
+    assert _refunded_goods_item(refund, Settings.from_config({})) == ("name", "Logo Tee")
