@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 from singer_sdk.exceptions import ConfigValidationError
 
+from target_quickbooks.store.tokens import TokenCipher
+
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
@@ -99,6 +101,13 @@ class Settings:
     max_backoff_seconds: float
     alert_command: str | None
     alert_url: str | None
+    token_encryption_key: str | None = None
+
+    @property
+    def token_keys(self) -> tuple[str, ...]:
+        """token_encryption_key's keys, the current one first (comma-separated for rotation)."""
+        text = self.token_encryption_key or ""
+        return tuple(part.strip() for part in text.split(",") if part.strip())
 
     def __repr__(self) -> str:
         """Secrets never appear in a repr (and so never in a log line or traceback)."""
@@ -162,12 +171,24 @@ class Settings:
             max_backoff_seconds=seconds("max_backoff_seconds", 60.0),
             alert_command=config.get("alert_command") or None,
             alert_url=config.get("alert_url") or None,
+            token_encryption_key=str(config.get("token_encryption_key") or "") or None,
         )
         errors.extend(settings.cross_field_errors())
+        errors.extend(settings.token_key_errors())
         if errors:
             msg = "target-quickbooks configuration is invalid: " + "; ".join(errors)
             raise ConfigValidationError(msg, errors=errors)
         return settings
+
+    def token_key_errors(self) -> list[str]:
+        """token_encryption_key's keys must be Fernet keys (the error names the position)."""
+        if not self.token_keys:
+            return []
+        try:
+            TokenCipher(self.token_keys)
+        except ValueError as exc:
+            return [str(exc)]
+        return []
 
     def cross_field_errors(self) -> list[str]:
         """Checks that involve more than one setting or QuickBooks' limits."""

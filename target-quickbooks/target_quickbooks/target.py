@@ -203,6 +203,16 @@ class TargetQuickBooks(Target):
             description="Longest wait between attempts, Retry-After included, in seconds.",
         ),
         th.Property(
+            "token_encryption_key",
+            th.StringType,
+            secret=True,
+            title="Token encryption key",
+            description=(
+                "Fernet key (32 bytes, urlsafe base64) that encrypts the stored OAuth tokens at "
+                "rest. To rotate: the new key first, then the old one, comma-separated."
+            ),
+        ),
+        th.Property(
             "alert_command",
             th.StringType,
             title="Alert command",
@@ -247,7 +257,9 @@ class TargetQuickBooks(Target):
     def store(self) -> Store:
         """The target's database (migrated on first use)."""
         if self._store is None:
-            self._store = open_store(self.settings.database_url)
+            self._store = open_store(
+                self.settings.database_url, token_keys=self.settings.token_keys
+            )
         return self._store
 
     @property

@@ -12,6 +12,9 @@ from target_quickbooks.settings import (
     default_database_url,
 )
 
+NEW_KEY = "9o6xGvF3cC2iQb4fEeX2yJ0kqQ1nB3mVw7s5uR8tZlA="  # test-only Fernet keys
+OLD_KEY = "n5aqtqw0ZSBzQWnlqVo1yb5R4rZ3bDqjRPEmoT7g8mQ="
+
 BASE = {
     "realm_id": "123",
     "client_id": "id",
@@ -83,6 +86,19 @@ def test_durations_default_when_unset():
     )
     assert (settings.min_backoff_seconds, settings.max_backoff_seconds) == (1.0, 60.0)
     assert settings.rate_limit_window_seconds == pytest.approx(61.0)
+
+
+def test_a_token_key_that_is_not_a_fernet_key_is_named_and_not_echoed():
+    with pytest.raises(ConfigValidationError) as caught:
+        Settings.from_config({**BASE, "token_encryption_key": "CANARY-not-a-key"})
+    assert "token_encryption_key: key 1 is not a Fernet key" in str(caught.value)
+    assert "CANARY" not in str(caught.value)
+
+
+def test_token_keys_are_comma_separated_the_current_first():
+    settings = Settings.from_config({**BASE, "token_encryption_key": f" {NEW_KEY} , {OLD_KEY} "})
+    assert settings.token_keys == (NEW_KEY, OLD_KEY)
+    assert NEW_KEY not in repr(settings)
 
 
 def test_secrets_never_appear_in_repr():

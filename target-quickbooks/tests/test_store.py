@@ -15,6 +15,7 @@ from decimal import Decimal
 import pytest
 import sqlalchemy as sa
 
+from target_quickbooks.errors import SystemFaultError
 from target_quickbooks.merge_plan import merge_base
 from target_quickbooks.store import open_store
 from target_quickbooks.store.audit import AppendOnlyError, AuditEntry, AuditFilter
@@ -27,9 +28,12 @@ from target_quickbooks.store.database import (
 from target_quickbooks.store.dead_letters import DeadLetter
 from target_quickbooks.store.ledger import LedgerEntry, LedgerStatus
 from target_quickbooks.store.review_queue import Resolution, ReviewItem, ReviewStatus
-from target_quickbooks.store.schema import audit_log
+from target_quickbooks.store.schema import audit_log, oauth_tokens
 
 POSTGRES_ENV = "KCONNECTOR_TEST_DATABASE_URL"
+# Fernet keys made for these tests only (Fernet.generate_key()).
+KEY_A = "n5aqtqw0ZSBzQWnlqVo1yb5R4rZ3bDqjRPEmoT7g8mQ="
+KEY_B = "9o6xGvF3cC2iQb4fEeX2yJ0kqQ1nB3mVw7s5uR8tZlA="
 REALM = "9130357600000001"
 
 
@@ -67,8 +71,8 @@ def database_url(request, tmp_path):
 def store_factory(database_url):
     opened = []
 
-    def make():
-        store = open_store(database_url)
+    def make(token_keys=()):
+        store = open_store(database_url, token_keys=token_keys)
         opened.append(store)
         return store
 
@@ -181,6 +185,59 @@ def test_tokens_are_stored_and_never_shown_in_a_repr(store_factory, realm):
     assert record is not None
     assert record.refresh_token == "CANARY-R"
     assert "CANARY" not in repr(record)
+
+
+def _stored_token_columns(store, realm):
+    with store.engine.connect() as connection:
+        row = connection.execute(
+            sa.select(oauth_tokens.c.refresh_token, oauth_tokens.c.access_token).where(
+                oauth_tokens.c.realm_id == realm
+            )
+        ).one()
+    return row.refresh_token, row.access_token
+
+
+def test_tokens_are_encrypted_at_rest_with_a_key(store_factory, realm):
+    store = store_factory(token_keys=(KEY_A,))
+    store.tokens.save(realm, refresh_token="CANARY-R", access_token="CANARY-A", expires_at=None)
+    refresh, access = _stored_token_columns(store, realm)
+    assert refresh.startswith("enc:v1:")
+    assert access.startswith("enc:v1:")
+    assert "CANARY" not in refresh + access
+    record = store.tokens.load(realm)
+    assert (record.refresh_token, record.access_token) == ("CANARY-R", "CANARY-A")
+
+
+def test_tokens_saved_before_a_key_was_set_are_read_then_encrypted_at_the_next_save(
+    store_factory, realm
+):
+    store_factory().tokens.save(realm, refresh_token="OLD-R", access_token=None, expires_at=None)
+    keyed = store_factory(token_keys=(KEY_A,))
+    assert keyed.tokens.load(realm).refresh_token == "OLD-R"
+    keyed.tokens.save(realm, refresh_token="NEW-R", access_token="NEW-A", expires_at=None)
+    assert _stored_token_columns(keyed, realm)[0].startswith("enc:v1:")
+
+
+def test_encrypted_tokens_without_the_key_stop_with_the_steps(store_factory, realm):
+    store_factory(token_keys=(KEY_A,)).tokens.save(
+        realm, refresh_token="CANARY-R", access_token=None, expires_at=None
+    )
+    for keys in ((), (KEY_B,)):
+        with pytest.raises(SystemFaultError) as caught:
+            store_factory(token_keys=keys).tokens.load(realm)
+        assert caught.value.code == "TQB-TOKEN-KEY"
+        assert "token_encryption_key" in caught.value.guidance
+        assert "CANARY" not in str(caught.value)
+
+
+def test_a_rotated_key_reads_old_tokens_and_writes_with_the_new_key(store_factory, realm):
+    store_factory(token_keys=(KEY_A,)).tokens.save(
+        realm, refresh_token="R1", access_token=None, expires_at=None
+    )
+    rotating = store_factory(token_keys=(KEY_B, KEY_A))
+    assert rotating.tokens.load(realm).refresh_token == "R1"
+    rotating.tokens.save(realm, refresh_token="R2", access_token=None, expires_at=None)
+    assert store_factory(token_keys=(KEY_B,)).tokens.load(realm).refresh_token == "R2"
 
 
 def test_audit_log_refuses_updates_and_deletes(store_factory, realm):

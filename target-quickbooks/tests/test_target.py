@@ -14,6 +14,7 @@ import pytest
 import sqlalchemy as sa
 
 from target_quickbooks.delivery import DeliveryEngine
+from target_quickbooks.errors import SystemFaultError
 from target_quickbooks.store.schema import audit_log, dead_letters, oauth_tokens
 from target_quickbooks.target import TargetQuickBooks
 
@@ -134,6 +135,27 @@ def test_duration_settings_pass_the_sdk_check_as_strings_from_meltano(make_confi
     assert target.settings.rate_limit_window_seconds == pytest.approx(1.0)
     assert target.settings.min_backoff_seconds == pytest.approx(0.5)
     assert target.settings.max_backoff_seconds == pytest.approx(2.0)
+
+
+def test_with_a_token_key_the_run_keeps_its_tokens_encrypted(
+    make_config, run_target, caplog, capsys
+):
+    key = "n5aqtqw0ZSBzQWnlqVo1yb5R4rZ3bDqjRPEmoT7g8mQ="  # a test-only Fernet key
+    caplog.set_level(logging.DEBUG)
+    config = make_config(token_encryption_key=key)
+    target, _ = run_target(config, SCENARIO.read_text("utf-8"))
+    assert target.delivery.counts.created > 0
+    (row,) = table_rows(config["database_url"], oauth_tokens)
+    assert row["refresh_token"].startswith("enc:v1:")
+    assert row["access_token"].startswith("enc:v1:")
+    captured = capsys.readouterr()
+    assert all(key not in text for text in (caplog.text, captured.out, captured.err))
+    # the next run reads them back with the same key, and cannot without it
+    again, _ = run_target(config, SCENARIO.read_text("utf-8"))
+    assert again.delivery.counts.created == 0
+    without = TargetQuickBooks(config={**config, "token_encryption_key": ""})
+    with pytest.raises(SystemFaultError, match="encrypted"):
+        _ = without.delivery
 
 
 def test_secrets_never_reach_logs_output_audit_or_dead_letters(  # noqa: PLR0913, PLR0917 - fixtures

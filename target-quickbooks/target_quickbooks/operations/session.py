@@ -39,7 +39,9 @@ class OpsSession:
         if self._target is not None:
             return self._target.store
         if self._store is None:
-            self._store = open_store(self.settings.database_url)
+            self._store = open_store(
+                self.settings.database_url, token_keys=self.settings.token_keys
+            )
         return self._store
 
     @property

@@ -21,6 +21,8 @@ from target_quickbooks.store.review_queue import ReviewQueue
 from target_quickbooks.store.tokens import TokenVault
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from sqlalchemy.engine import Engine
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -97,8 +99,13 @@ class Store:
         self.engine.dispose()
 
 
-def open_store(url: str) -> Store:
-    """Connect to `url`, migrate to head, and return the store."""
+def open_store(url: str, *, token_keys: Sequence[str] = ()) -> Store:
+    """Connect to `url`, migrate to head, and return the store.
+
+    `token_keys`: token_encryption_key's keys, the current one first (none: tokens in clear).
+    """
     engine = create_engine(url)
     upgrade(engine)
-    return Store(engine)
+    store = Store(engine)
+    store.tokens.use_keys(token_keys)
+    return store
