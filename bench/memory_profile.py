@@ -20,10 +20,10 @@ What it does (bench/RESULTS.md says how to read the figures):
    small sizes rise and then level off), beside the least-squares fit over all sizes. A stage
    whose peak rises by less than 3 MiB between the two largest sizes is called flat; otherwise
    that slope is extended to 100,000 orders and printed as an extrapolation, labelled as such.
-   100,000 orders are not measured: on a 2-core machine the WooCommerce emulator alone takes
-   ~40 s and 1.3 GB to seed them and the pipeline runs at ~75-100 orders/s (over 15 minutes);
-   the Shopify emulator's paged reads cost more per order as the shop grows (see
-   bench/RESULTS.md), so its sizes stay smaller.
+   The default sizes fit `make bench`'s time box; 100,000 orders are measured with
+   `--shopify-sizes 10000 100000 --woocommerce-sizes 10000 100000 --deadline 3000` (about an
+   hour on 2 cores, the Shopify emulator holding ~12 GB for its 100,000 orders; see
+   bench/RESULTS.md).
 
 Bounded by the sizes and a deadline per run (a run cut by it says so). Loopback only. Run from
 the repository root:

@@ -14,6 +14,7 @@ across Customer, Vendor and Employee: code 6240).
 from __future__ import annotations
 
 import re
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeGuard
 
@@ -54,6 +55,48 @@ LOOKUP_FIELDS: Mapping[tuple[str, str], str] = {
     ("Item", "sku"): "Sku",
 }
 _IN_CHUNK = 30
+# Lookup answers kept per run (by e-mail, name, SKU...): enough for every reference of a large
+# flush many times over, and a bound, so a run's memory does not grow with the customers it
+# meets (bench/RESULTS.md, "Peak memory"). A forgotten answer is only queried again.
+LOOKUPS_REMEMBERED = 20_000
+
+
+class LookupCache:
+    """Lookup answers (a QuickBooks Id, or None for "no match"); the least recently used go."""
+
+    def __init__(self, limit: int = LOOKUPS_REMEMBERED) -> None:
+        """Empty, holding at most `limit` answers."""
+        self._limit = limit
+        self._answers: OrderedDict[tuple[str, str, str], str | None] = OrderedDict()
+
+    def __contains__(self, key: object) -> bool:
+        """Whether an answer (a match or a known miss) is held for `key`."""
+        return key in self._answers
+
+    def __len__(self) -> int:
+        """Answers held."""
+        return len(self._answers)
+
+    def get(self, key: tuple[str, str, str]) -> str | None:
+        """The answer for `key` (None: no match, or not held)."""
+        if key not in self._answers:
+            return None
+        self._answers.move_to_end(key)
+        return self._answers[key]
+
+    def put(self, key: tuple[str, str, str], answer: str | None) -> None:
+        """Hold `answer` for `key`."""
+        self._answers[key] = answer
+        self._answers.move_to_end(key)
+        while len(self._answers) > self._limit:
+            self._answers.popitem(last=False)
+
+    def hold_miss(self, key: tuple[str, str, str]) -> None:
+        """Hold "no match" for `key` unless an answer is already held."""
+        if key not in self._answers:
+            self.put(key, None)
+
+
 _GUIDANCE_CODE = re.compile(r"^(MAP-[A-Z0-9-]+)\b")
 
 
@@ -175,7 +218,7 @@ class ReferenceResolver:
         self._client = client
         self._ledger = ledger
         self._on_created = on_created
-        self._cache: dict[tuple[str, str, str], str | None] = {}
+        self._cache = LookupCache()
 
     @staticmethod
     def _key(entity: str, by: str, value: str) -> tuple[str, str, str]:
@@ -225,12 +268,12 @@ class ReferenceResolver:
                 chunk = ordered[start : start + _IN_CHUNK]
                 found = self._query_all(entity, field, chunk)
                 for value in chunk:
-                    self._cache.setdefault(self._key(entity, by, value), None)
+                    self._cache.hold_miss(self._key(entity, by, value))
                 for document in sorted(found, key=_id_order):
                     matched = _field_value(document, field)
                     key = self._key(entity, by, matched or "")
                     if matched is not None and self._cache.get(key) is None and key in self._cache:
-                        self._cache[key] = str(document["Id"])
+                        self._cache.put(key, str(document["Id"]))
 
     def _query_all(self, entity: str, field: str, values: list[str]) -> list[dict[str, Any]]:
         found: list[dict[str, Any]] = []
@@ -370,7 +413,7 @@ class ReferenceResolver:
             self._ledger.put_many([created])
             if self._on_created is not None:
                 self._on_created(created, tid)
-            self._cache[self._key(entity, ref.by, ref.value)] = created.qbo_id
+            self._cache.put(self._key(entity, ref.by, ref.value), created.qbo_id)
             return created.qbo_id
         msg = "no create attempt was made"  # unreachable: `attempts` is never empty
         raise AssertionError(msg)

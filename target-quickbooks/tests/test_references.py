@@ -6,7 +6,11 @@ import re
 
 import pytest
 
-from target_quickbooks.references import ReferenceResolver, UnresolvedReferenceError
+from target_quickbooks.references import (
+    LookupCache,
+    ReferenceResolver,
+    UnresolvedReferenceError,
+)
 from target_quickbooks.store.ledger import LedgerEntry, LedgerStatus
 
 BASE = "https://qbo.test/v3/company/4620816365"
@@ -191,3 +195,18 @@ def test_no_fallback_queries_when_the_ledger_already_knows_the_reference(resolve
     (statement,) = queries(requests_mock)
     assert "bo@example.com" in statement
     assert "ana@example.com" not in statement
+
+
+def test_lookup_answers_are_bounded_and_the_least_recently_used_go_first():
+    cache = LookupCache(limit=3)
+    keys = [("Customer", "email", f"c{n}@example.com") for n in range(4)]
+    for n, key in enumerate(keys[:3]):
+        cache.put(key, str(n))
+    assert cache.get(keys[0]) == "0"  # used: now the most recent
+    cache.hold_miss(keys[3])
+    assert len(cache) == 3
+    assert keys[1] not in cache  # the least recently used went
+    assert [key in cache for key in (keys[0], keys[2], keys[3])] == [True, True, True]
+    assert cache.get(keys[3]) is None  # a known miss
+    cache.hold_miss(keys[0])  # keeps the match it holds
+    assert cache.get(keys[0]) == "0"
