@@ -193,6 +193,8 @@ def growth_verdict(points: list[tuple[int, float]]) -> str:
     text += f", between the two largest {tail:+.2f}"
     if large_mib - before_mib < FLAT_MIB:
         return f"{text}: FLAT at the largest sizes (less than {FLAT_MIB:.0f} MiB between them)"
+    if large_orders >= EXTRAPOLATE_TO:
+        return f"{text}: GROWS (measured up to {large_orders:,} orders)"
     at_target = large_mib + tail * (EXTRAPOLATE_TO - large_orders) / 1000
     return (
         f"{text}: GROWS; that slope extended to {EXTRAPOLATE_TO:,} orders gives "
