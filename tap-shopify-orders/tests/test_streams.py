@@ -86,6 +86,12 @@ def test_refunds_are_emitted_beside_their_order_from_the_same_read(
     }
 
 
+def count_splits_the_whole_range(variables: dict[str, Any]) -> dict[str, Any]:
+    """ordersCount: 99 orders over the whole range (over a window_target of 50), 1 in a part."""
+    wide = "2026-11-01T00:00:00Z" in variables["query"] and "<='2026-11-2" in variables["query"]
+    return {"data": {"ordersCount": {"count": 99 if wide else 1, "precision": "EXACT"}}}
+
+
 def test_too_costly_page_is_retried_with_fewer_orders(
     fake_shopify: Any,
     bodies: Any,
@@ -99,11 +105,7 @@ def test_too_costly_page_is_retried_with_fewer_orders(
             return {"errors": [{"message": "too costly", "extensions": error}]}
         return bodies.orders_page(copy.deepcopy(orders))
 
-    def count(variables: dict[str, Any]) -> dict[str, Any]:
-        wide = "2026-11-01T00:00:00Z" in variables["query"] and "<='2026-11-2" in variables["query"]
-        return {"data": {"ordersCount": {"count": 99 if wide else 1, "precision": "EXACT"}}}
-
-    fake_shopify.handlers["OrdersCount"] = count
+    fake_shopify.handlers["OrdersCount"] = count_splits_the_whole_range
     fake_shopify.handlers["OrdersPage"] = page
     run = tap_run(mock_config | {"page_size": 10}, window_target=50)
     firsts = [c["variables"]["first"] for c in fake_shopify.calls if c["operation"] == "OrdersPage"]
@@ -138,15 +140,11 @@ def test_large_ranges_are_windowed_and_boundary_orders_deduplicated(
     mock_config: dict[str, Any],
     tap_run: Callable[..., Any],
 ) -> None:
-    def count(variables: dict[str, Any]) -> dict[str, Any]:
-        wide = "2026-11-01T00:00:00Z" in variables["query"] and "<='2026-11-2" in variables["query"]
-        return {"data": {"ordersCount": {"count": 99 if wide else 1, "precision": "EXACT"}}}
-
     def page(variables: dict[str, Any]) -> Any:
         first_window = "updated_at:>='2026-11-01T00:00:00Z'" in variables["query"]
         return bodies.orders_page(copy.deepcopy(orders[:2] if first_window else orders[1:]))
 
-    fake_shopify.handlers["OrdersCount"] = count
+    fake_shopify.handlers["OrdersCount"] = count_splits_the_whole_range
     fake_shopify.handlers["OrdersPage"] = page
     run = tap_run(mock_config, window_target=50)
     searches = [

@@ -136,6 +136,15 @@ class Mapped:
 
 
 @pytest.fixture
+def token_keys() -> tuple[str, str]:
+    """Two Fernet keys made for the tests only (the current one first, then an older one)."""
+    return (
+        "9o6xGvF3cC2iQb4fEeX2yJ0kqQ1nB3mVw7s5uR8tZlA=",
+        "n5aqtqw0ZSBzQWnlqVo1yb5R4rZ3bDqjRPEmoT7g8mQ=",
+    )
+
+
+@pytest.fixture
 def mapped() -> type[Mapped]:
     return Mapped
 

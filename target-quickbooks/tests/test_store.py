@@ -31,9 +31,7 @@ from target_quickbooks.store.review_queue import Resolution, ReviewItem, ReviewS
 from target_quickbooks.store.schema import audit_log, oauth_tokens
 
 POSTGRES_ENV = "KCONNECTOR_TEST_DATABASE_URL"
-# Fernet keys made for these tests only (Fernet.generate_key()).
-KEY_A = "n5aqtqw0ZSBzQWnlqVo1yb5R4rZ3bDqjRPEmoT7g8mQ="
-KEY_B = "9o6xGvF3cC2iQb4fEeX2yJ0kqQ1nB3mVw7s5uR8tZlA="
+
 REALM = "9130357600000001"
 
 
@@ -197,8 +195,8 @@ def _stored_token_columns(store, realm):
     return row.refresh_token, row.access_token
 
 
-def test_tokens_are_encrypted_at_rest_with_a_key(store_factory, realm):
-    store = store_factory(token_keys=(KEY_A,))
+def test_tokens_are_encrypted_at_rest_with_a_key(store_factory, realm, token_keys):
+    store = store_factory(token_keys=token_keys[:1])
     store.tokens.save(realm, refresh_token="CANARY-R", access_token="CANARY-A", expires_at=None)
     refresh, access = _stored_token_columns(store, realm)
     assert refresh.startswith("enc:v1:")
@@ -209,20 +207,21 @@ def test_tokens_are_encrypted_at_rest_with_a_key(store_factory, realm):
 
 
 def test_tokens_saved_before_a_key_was_set_are_read_then_encrypted_at_the_next_save(
-    store_factory, realm
+    store_factory, realm, token_keys
 ):
     store_factory().tokens.save(realm, refresh_token="OLD-R", access_token=None, expires_at=None)
-    keyed = store_factory(token_keys=(KEY_A,))
+    keyed = store_factory(token_keys=token_keys[:1])
     assert keyed.tokens.load(realm).refresh_token == "OLD-R"
     keyed.tokens.save(realm, refresh_token="NEW-R", access_token="NEW-A", expires_at=None)
     assert _stored_token_columns(keyed, realm)[0].startswith("enc:v1:")
 
 
-def test_encrypted_tokens_without_the_key_stop_with_the_steps(store_factory, realm):
-    store_factory(token_keys=(KEY_A,)).tokens.save(
+def test_encrypted_tokens_without_the_key_stop_with_the_steps(store_factory, realm, token_keys):
+    key_b, key_a = token_keys
+    store_factory(token_keys=(key_a,)).tokens.save(
         realm, refresh_token="CANARY-R", access_token=None, expires_at=None
     )
-    for keys in ((), (KEY_B,)):
+    for keys in ((), (key_b,)):
         with pytest.raises(SystemFaultError) as caught:
             store_factory(token_keys=keys).tokens.load(realm)
         assert caught.value.code == "TQB-TOKEN-KEY"
@@ -230,14 +229,17 @@ def test_encrypted_tokens_without_the_key_stop_with_the_steps(store_factory, rea
         assert "CANARY" not in str(caught.value)
 
 
-def test_a_rotated_key_reads_old_tokens_and_writes_with_the_new_key(store_factory, realm):
-    store_factory(token_keys=(KEY_A,)).tokens.save(
+def test_a_rotated_key_reads_old_tokens_and_writes_with_the_new_key(
+    store_factory, realm, token_keys
+):
+    key_b, key_a = token_keys
+    store_factory(token_keys=(key_a,)).tokens.save(
         realm, refresh_token="R1", access_token=None, expires_at=None
     )
-    rotating = store_factory(token_keys=(KEY_B, KEY_A))
+    rotating = store_factory(token_keys=(key_b, key_a))
     assert rotating.tokens.load(realm).refresh_token == "R1"
     rotating.tokens.save(realm, refresh_token="R2", access_token=None, expires_at=None)
-    assert store_factory(token_keys=(KEY_B,)).tokens.load(realm).refresh_token == "R2"
+    assert store_factory(token_keys=(key_b,)).tokens.load(realm).refresh_token == "R2"
 
 
 def test_audit_log_refuses_updates_and_deletes(store_factory, realm):

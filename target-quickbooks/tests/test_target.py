@@ -138,9 +138,9 @@ def test_duration_settings_pass_the_sdk_check_as_strings_from_meltano(make_confi
 
 
 def test_with_a_token_key_the_run_keeps_its_tokens_encrypted(
-    make_config, run_target, caplog, capsys
+    make_config, run_target, caplog, capsys, token_keys
 ):
-    key = "n5aqtqw0ZSBzQWnlqVo1yb5R4rZ3bDqjRPEmoT7g8mQ="  # a test-only Fernet key
+    key = token_keys[0]
     caplog.set_level(logging.DEBUG)
     config = make_config(token_encryption_key=key)
     target, _ = run_target(config, SCENARIO.read_text("utf-8"))
