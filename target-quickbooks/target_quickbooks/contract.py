@@ -76,6 +76,9 @@ class MappedDocument:
     links: Mapping[str, str]
     mapping_version: str
     record: Mapping[str, Any]
+    # The store's own figures of the order or refund (the record's `source` block), verbatim;
+    # None on customers and on records of a mapper older than the block.
+    source_facts: Mapping[str, Any] | None = None
 
 
 @cache
@@ -153,4 +156,10 @@ def parse_document(stream: str, record: Mapping[str, Any]) -> MappedDocument | C
         links=MappingProxyType({str(k): str(v) for k, v in record["links"].items()}),
         mapping_version=str(record["mapping_version"]),
         record=MappingProxyType(dict(record)),
+        source_facts=_source_facts(record),
     )
+
+
+def _source_facts(record: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    facts = record.get("source")
+    return MappingProxyType(dict(facts)) if isinstance(facts, dict) else None

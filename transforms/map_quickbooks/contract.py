@@ -17,6 +17,8 @@ from map_quickbooks.amounts import money_text
 if TYPE_CHECKING:
     from decimal import Decimal
 
+    from map_quickbooks.source_facts import SourceFacts
+
 DocumentType = Literal[
     "Customer", "SalesReceipt", "Invoice", "Payment", "RefundReceipt", "CreditMemo"
 ]
@@ -120,10 +122,11 @@ class Expected:
 
 @dataclass(frozen=True, slots=True)
 class Source:
-    """Where a document came from."""
+    """Where a document came from, with the store's own figures (the `source` block)."""
 
     source_id: str
     updated_at: str
+    facts: SourceFacts | None = None
 
 
 def document(  # noqa: PLR0913 - the contract's fields, named
@@ -152,8 +155,16 @@ def document(  # noqa: PLR0913 - the contract's fields, named
             "critical_fields": critical,
             "links": dict(sorted(links.items())),
             "mapping_version": mapping_version,
-        },
+        }
+        | _source_block(document_type, source),
     )
+
+
+def _source_block(document_type: DocumentType, source: Source) -> dict[str, Any]:
+    # A customer is shared by many orders: only transactions carry their record's figures.
+    if source.facts is None or document_type == "Customer":
+        return {}
+    return {"source": source.facts.to_record()}
 
 
 def dead_letter(  # noqa: PLR0913 - the contract's fields, named

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Literal
 
 from kconnector_canonical import Order, Refund, UpcastError, upcast, validate
+from map_quickbooks import source_facts
 from map_quickbooks.contract import OutputRecord, Source, dead_letter
 from map_quickbooks.document_type import paid_amount
 from map_quickbooks.errors import ErrorCode, MappingError
@@ -162,6 +163,7 @@ def map_record_result(
             skip = _order_skip(order, settings)
             if skip is not None:
                 return MappingResult((), skipped=skip)
+            source = replace(source, facts=source_facts.order_facts(order, checked))
             records = map_order(order, settings, source)
             return MappingResult(
                 tuple(records),
@@ -173,6 +175,7 @@ def map_record_result(
         if skip is not None:
             return MappingResult((), skipped=skip)
         facts = orders_seen.get(refund.order_id) if orders_seen is not None else None
+        source = replace(source, facts=source_facts.refund_facts(refund, checked))
         records = map_refund(refund, settings, source, facts)
         return MappingResult(tuple(records), skipped=None if records else "refund worth nothing")
     except MappingError as error:
