@@ -9,6 +9,8 @@
 - ``POST /__admin/realms/{realm}/hold`` and ``/release``: keep API requests to the realm in
   flight until released (deterministic concurrency tests); ``GET /__admin/realms/{realm}/limits``.
 - ``GET  /__admin/requests``: counts per status and per method + route, recent requests.
+- ``GET  /__admin/strict-report``: client protocol problems seen (`strict_report`), without
+  bodies or tokens; ``DELETE`` clears it (``/__admin/reset`` does too).
 - ``POST /__admin/faults`` ``{"spec": "429=0.1,reset=0.05", "seed": 1, "slow_seconds": 2}``.
 - ``GET  /__admin/faults``: the plan in force and how many faults were injected.
 - ``POST /__admin/reset``: back to the seeded start.
@@ -64,6 +66,8 @@ def routes(emulator: QboEmulator) -> list[Route]:
         Route("/__admin/realms/{realm_id}/release", admin.release, methods=["POST"]),
         Route("/__admin/realms/{realm_id}/limits", admin.limits, methods=["GET"]),
         Route("/__admin/requests", admin.requests, methods=["GET"]),
+        Route("/__admin/strict-report", admin.strict_report, methods=["GET"]),
+        Route("/__admin/strict-report", admin.clear_strict_report, methods=["DELETE"]),
         Route("/__admin/faults", admin.get_faults, methods=["GET"]),
         Route("/__admin/faults", admin.set_faults, methods=["POST"]),
         Route("/__admin/reset", admin.reset, methods=["POST"]),
@@ -150,6 +154,13 @@ class _Admin:
         summary = self.emulator.log.summary()
         summary["minor_versions"] = dict(self.emulator.minor_versions)
         return _json(summary)
+
+    async def strict_report(self, _request: Request) -> Response:
+        return _json(self.emulator.strict_report.as_json())
+
+    async def clear_strict_report(self, _request: Request) -> Response:
+        self.emulator.strict_report.clear()
+        return _json({"cleared": True})
 
     async def get_faults(self, _request: Request) -> Response:
         injector = self.emulator.injector

@@ -25,9 +25,14 @@ from kconnector_sandbox.faults import FaultKind
 from kconnector_sandbox.qbo import fault_catalog, json_codec, query
 from kconnector_sandbox.qbo.edge import DropConnectionError
 from kconnector_sandbox.qbo.entities import BY_PATH, SPECS, EntityKind
-from kconnector_sandbox.qbo.idempotency import MAX_BATCH_REQUEST_ID_LENGTH, MAX_REQUEST_ID_LENGTH
+from kconnector_sandbox.qbo.idempotency import (
+    MAX_BATCH_REQUEST_ID_LENGTH,
+    MAX_REQUEST_ID_LENGTH,
+    request_digest,
+)
 from kconnector_sandbox.qbo.limits import ThrottleExceededError
 from kconnector_sandbox.qbo.oauth import OAuthError
+from kconnector_sandbox.qbo.strict_report import ProblemKind, minor_version_problem
 from kconnector_sandbox.qbo.timekeeping import parse_timestamp, qbo_timestamp
 
 if TYPE_CHECKING:
@@ -42,6 +47,13 @@ if TYPE_CHECKING:
 
 CDC_LOOKBACK = timedelta(days=30)
 CDC_MAX_OBJECTS = 1000
+# "For each batch ID, only 10 characters are allowed when RequestID is also specified"
+# (https://blogs.intuit.com/2015/04/06/15346/, quoted in
+# https://github.com/ruckus/quickbooks-ruby/pull/344).
+MAX_BATCH_ITEM_ID_LENGTH = 10
+# A query POSTed carries its statement as ``Content-Type: application/text``
+# (https://developer.intuit.com/app/developer/qbo/docs/learn/rest-api-features, query operations).
+QUERY_CONTENT_TYPE = "application/text"
 _READ_FAULTS = frozenset(FaultKind) - {FaultKind.TIMEOUT_AFTER_COMMIT}
 _WRITE_FAULTS = frozenset(FaultKind)
 _GATEWAY_PAGE = "<html><body><h1>{status} {reason}</h1></body></html>"
@@ -130,6 +142,28 @@ class _Api:
 
     # ------------------------------------------------------------------ common
 
+    def _problem(self, request: Request, kind: ProblemKind, detail: str) -> None:
+        """Record a client protocol problem (metadata only: never the body nor a token)."""
+        self.emulator.strict_report.record(
+            kind,
+            request.method,
+            request.url.path,
+            request.query_params.get("requestid"),
+            detail,
+        )
+
+    def _check_protocol(self, request: Request, *, write: bool) -> None:
+        """Record what QuickBooks tolerates but shows a client bug (minorversion, requestid)."""
+        found = minor_version_problem(request.query_params.get("minorversion"))
+        if found is not None:
+            self._problem(request, *found)
+        if write and request.query_params.get("requestid") is None:
+            self._problem(
+                request,
+                ProblemKind.WRITE_WITHOUT_REQUESTID,
+                "a write without requestid cannot be retried safely (it may be applied twice)",
+            )
+
     def _fault_response(self, fault: fault_catalog.QboFault) -> Response:
         payload = {"Fault": fault.fault_json(), "time": qbo_timestamp(self.emulator.clock())}
         return _json(fault.status, payload)
@@ -139,6 +173,7 @@ class _Api:
     ) -> Response:
         emulator = self.emulator
         realm_id = request.path_params["realm_id"]
+        self._check_protocol(request, write=write)
         try:
             emulator.limiter.enter(realm_id, is_batch=is_batch)
         except ThrottleExceededError:
@@ -178,11 +213,23 @@ class _Api:
             if request_id is not None:
                 limit = MAX_BATCH_REQUEST_ID_LENGTH if is_batch else MAX_REQUEST_ID_LENGTH
                 if len(request_id) > limit:
+                    self._problem(
+                        request,
+                        ProblemKind.REQUESTID_TOO_LONG,
+                        f"requestid of {len(request_id)} characters; at most {limit} here",
+                    )
                     return self._fault_response(
                         fault_catalog.request_id_too_long(limit, len(request_id))
                     )
                 stored = emulator.request_ids.lookup(realm_id, request_id)
                 if stored is not None:
+                    if stored.request_digest and stored.request_digest != request_digest(body):
+                        self._problem(
+                            request,
+                            ProblemKind.REQUESTID_REUSED,
+                            "requestid reused with a different body: QuickBooks replays the "
+                            "first answer and never performs this write",
+                        )
                     return Response(stored.body, stored.status, media_type="application/json")
             try:
                 status, payload = handler(company, body)
@@ -192,7 +239,11 @@ class _Api:
                 response = self._fault_response(fault)
             if request_id is not None:
                 emulator.request_ids.store(
-                    realm_id, request_id, response.status_code, bytes(response.body)
+                    realm_id,
+                    request_id,
+                    response.status_code,
+                    bytes(response.body),
+                    request_digest(body),
                 )
             if fault_kind is FaultKind.TIMEOUT_AFTER_COMMIT:
                 raise DropConnectionError
@@ -236,6 +287,16 @@ class _Api:
         text = request.query_params.get("query")
 
         def handle(company: Company, body: bytes) -> tuple[int, dict[str, Any]]:
+            if text is None and request.method == "POST":
+                supplied = request.headers.get("content-type", "")
+                if supplied.partition(";")[0].strip().lower() != QUERY_CONTENT_TYPE:
+                    self._problem(
+                        request,
+                        ProblemKind.QUERY_CONTENT_TYPE,
+                        f"query POSTed as {supplied.partition(';')[0][:60] or '(no type)'}; "
+                        f"send {QUERY_CONTENT_TYPE}",
+                    )
+                    raise fault_catalog.invalid_content_type(QUERY_CONTENT_TYPE, supplied)
             statement = text if text is not None else body.decode("utf-8", "replace")
             if not statement.strip():
                 raise fault_catalog.required_param(name="query")
@@ -272,6 +333,8 @@ class _Api:
     async def batch(self, request: Request) -> Response:
         """``POST .../batch`` with ``BatchItemRequest``; one ``BatchItemResponse`` per item."""
         limit = self.emulator.limits.batch_max_items
+        with_request_id = request.query_params.get("requestid") is not None
+        max_batch_id = MAX_BATCH_ITEM_ID_LENGTH if with_request_id else None
 
         def handle(company: Company, body: bytes) -> tuple[int, dict[str, Any]]:
             payload = _object_body(body)
@@ -280,7 +343,18 @@ class _Api:
                 raise fault_catalog.required_param(name="BatchItemRequest")
             if len(items) > limit:
                 raise fault_catalog.batch_too_large(limit, len(items))
-            return 200, {"BatchItemResponse": [_batch_item(company, item) for item in items]}
+            for item in items:
+                batch_id = item.get("bId") if isinstance(item, dict) else None
+                if max_batch_id is not None and len(str(batch_id or "")) > max_batch_id:
+                    self._problem(
+                        request,
+                        ProblemKind.BATCH_ID_TOO_LONG,
+                        f"bId of {len(str(batch_id))} characters in a batch sent with a "
+                        f"requestid; at most {max_batch_id}",
+                    )
+            return 200, {
+                "BatchItemResponse": [_batch_item(company, item, max_batch_id) for item in items]
+            }
 
         return await self._serve(request, handle, is_batch=True, write=True)
 
@@ -380,7 +454,7 @@ def run_query(company: Company, statement: str) -> dict[str, Any]:
 _BATCH_OPERATIONS = {"create", "update", "delete"}
 
 
-def _batch_item(company: Company, item: object) -> dict[str, Any]:
+def _batch_item(company: Company, item: object, max_batch_id: int | None) -> dict[str, Any]:
     if not isinstance(item, dict):
         fault = fault_catalog.malformed_body("BatchItemRequest entries must be objects")
         return {"Fault": fault.fault_json()}
@@ -388,6 +462,8 @@ def _batch_item(company: Company, item: object) -> dict[str, Any]:
     try:
         if batch_id in (None, ""):
             raise fault_catalog.required_param(name="bId")
+        if max_batch_id is not None and len(str(batch_id)) > max_batch_id:
+            raise fault_catalog.batch_id_too_long(max_batch_id, len(str(batch_id)))
         if "Query" in item:
             return {"bId": batch_id, "QueryResponse": run_query(company, str(item["Query"]))}
         operation = item.get("operation")

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
-from kconnector_sandbox.qbo import fault_catalog
+from kconnector_sandbox.qbo import fault_catalog, field_rules
 from kconnector_sandbox.qbo.entities import SPECS, EntityKind, EntitySpec
 from kconnector_sandbox.qbo.sales_tax import (
     ZERO,
@@ -383,7 +383,7 @@ class Company:
 
     # --- validation -------------------------------------------------------
 
-    def _prepare(  # noqa: C901, PLR0912 - the generic rules, in QBO's order
+    def _prepare(  # noqa: C901 - the generic rules, in QBO's order
         self, spec: EntitySpec, doc: dict[str, Any], entity_id: str, existing: Document | None
     ) -> None:
         if spec.name == "Customer":
@@ -391,10 +391,8 @@ class Company:
         for name in spec.required:
             if doc.get(name) in (None, ""):
                 raise fault_catalog.required_param(name)
-        for name, limit in spec.text_limits.items():
-            value = doc.get(name)
-            if isinstance(value, str) and len(value) > limit:
-                raise fault_catalog.invalid_string_length(name, limit, len(value))
+        field_rules.check_fields(spec.name, doc)
+        field_rules.check_amounts(spec.name, doc, computed=False)
         if spec.unique_name:
             self._check_unique(spec, str(doc[spec.unique_name]), entity_id)
         for rule in spec.refs:
@@ -413,6 +411,7 @@ class Company:
         if spec.kind is EntityKind.TRANSACTION:
             doc.setdefault("TxnDate", txn_date(self._clock()))
             self._set_currency(doc)
+        field_rules.check_amounts(spec.name, doc, computed=True)
 
     def _derive_display_name(self, doc: dict[str, Any]) -> None:
         if doc.get("DisplayName"):

@@ -21,6 +21,7 @@ from kconnector_sandbox.qbo.limits import QboLimits, RealmLimiter
 from kconnector_sandbox.qbo.oauth import ClientCredentials, TokenAuthority
 from kconnector_sandbox.qbo.request_log import RequestLog
 from kconnector_sandbox.qbo.seed import DEFAULT_REALMS, CompanyKind, profile_for, seed_company
+from kconnector_sandbox.qbo.strict_report import StrictReport
 from kconnector_sandbox.qbo.timekeeping import system_clock
 
 if TYPE_CHECKING:
@@ -43,7 +44,7 @@ class QboEmulator:
     """A QuickBooks Online Accounting API emulator (see docs/sandbox-qbo.md).
 
     Tests may read and drive the state directly: `realms` (realm id -> `Company`), `tokens`,
-    `limiter`, `request_ids`, `injector`, `log`, `minor_versions`, `clock`.
+    `limiter`, `request_ids`, `injector`, `log`, `strict_report`, `minor_versions`, `clock`.
 
     With ``options.state_dir`` the realms, tokens and retained ``requestid`` entries are loaded
     from its state file at start and kept in it (`autosave`); `close` writes the final state.
@@ -69,6 +70,7 @@ class QboEmulator:
         self.limits = limits or QboLimits()
         self.credentials = demo_credentials(options.seed)
         self.log = RequestLog()
+        self.strict_report = StrictReport()
         self.minor_versions: Counter[str] = Counter()
         self.injector = FaultInjector(options.faults)
         self.tokens = TokenAuthority(self.credentials, clock, options.seed, options.time_scale)
@@ -116,7 +118,7 @@ class QboEmulator:
         return realm_id
 
     def reset(self) -> None:
-        """Back to the start: default realms re-seeded, tokens, limits, ids, log, faults cleared."""
+        """Back to the start: realms re-seeded; tokens, limits, ids, log, report, faults cleared."""
         self.realms.clear()
         self.realm_kinds.clear()
         self.initial_refresh_tokens.clear()
@@ -126,6 +128,7 @@ class QboEmulator:
         self.limiter.reset()
         self.request_ids.clear()
         self.log.clear()
+        self.strict_report.clear()
         self.minor_versions.clear()
         self.injector.configure(self.options.faults)
         self.release_all()

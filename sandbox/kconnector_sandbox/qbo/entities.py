@@ -5,15 +5,13 @@ Operations per entity follow the API reference
 sibling pages): name-list entities (Customer, Item, Account, PaymentMethod) are never deleted,
 they are made inactive (``Active: false``); TaxCode and TaxRate are read-only through the
 Accounting API; transactions can be deleted (``?operation=delete``) and SalesReceipt, Invoice and
-Payment can be voided (``?operation=void``). Text limits: DocNumber 21 characters
-(QBO error 2050 "Min:0 Max:21", https://www.chargebee.com/docs/billing/2.0/kb/accounting/qbo-error-code2050),
-PrivateNote 4000, DisplayName 500, Item/Account Name 100, PaymentMethod Name 31 (field
-descriptions of the entity reference pages).
+Payment can be voided (``?operation=void``). Field rules (lengths, characters, e-mails, dates,
+amounts) are the table of `kconnector_sandbox.qbo.field_rules`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 from types import MappingProxyType
 from typing import TYPE_CHECKING
@@ -51,7 +49,6 @@ class EntitySpec:
     name_namespace: str = ""
     sales_form: bool = False
     voidable: bool = False
-    text_limits: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))
 
     @property
     def path(self) -> str:
@@ -59,7 +56,6 @@ class EntitySpec:
         return self.name.lower()
 
 
-_TXN_LIMITS = MappingProxyType({"DocNumber": 21, "PrivateNote": 4000})
 _SALES_REFS = (
     RefRule("CustomerRef", "Customer"),
     RefRule("DepositToAccountRef", "Account"),
@@ -75,7 +71,6 @@ SPECS: Mapping[str, EntitySpec] = MappingProxyType(
                 EntityKind.NAME_LIST,
                 unique_name="DisplayName",
                 name_namespace="party",  # Customer, Vendor and Employee share DisplayNames
-                text_limits=MappingProxyType({"DisplayName": 500, "Notes": 2000}),
             ),
             EntitySpec(
                 "Item",
@@ -88,7 +83,6 @@ SPECS: Mapping[str, EntitySpec] = MappingProxyType(
                 required=("Name",),
                 unique_name="Name",
                 name_namespace="item",
-                text_limits=MappingProxyType({"Name": 100, "Sku": 100, "Description": 4000}),
             ),
             EntitySpec(
                 "Account",
@@ -96,7 +90,6 @@ SPECS: Mapping[str, EntitySpec] = MappingProxyType(
                 required=("Name", "AccountType"),
                 unique_name="Name",
                 name_namespace="account",
-                text_limits=MappingProxyType({"Name": 100}),
             ),
             EntitySpec(
                 "PaymentMethod",
@@ -104,7 +97,6 @@ SPECS: Mapping[str, EntitySpec] = MappingProxyType(
                 required=("Name",),
                 unique_name="Name",
                 name_namespace="paymentmethod",
-                text_limits=MappingProxyType({"Name": 31}),
             ),
             EntitySpec("TaxCode", EntityKind.READ_ONLY),
             EntitySpec("TaxRate", EntityKind.READ_ONLY),
@@ -114,7 +106,6 @@ SPECS: Mapping[str, EntitySpec] = MappingProxyType(
                 refs=_SALES_REFS,
                 sales_form=True,
                 voidable=True,
-                text_limits=_TXN_LIMITS,
             ),
             EntitySpec(
                 "Invoice",
@@ -122,7 +113,6 @@ SPECS: Mapping[str, EntitySpec] = MappingProxyType(
                 refs=(RefRule("CustomerRef", "Customer", required=True),),
                 sales_form=True,
                 voidable=True,
-                text_limits=_TXN_LIMITS,
             ),
             EntitySpec(
                 "RefundReceipt",
@@ -133,14 +123,12 @@ SPECS: Mapping[str, EntitySpec] = MappingProxyType(
                     RefRule("PaymentMethodRef", "PaymentMethod"),
                 ),
                 sales_form=True,
-                text_limits=_TXN_LIMITS,
             ),
             EntitySpec(
                 "CreditMemo",
                 EntityKind.TRANSACTION,
                 refs=(RefRule("CustomerRef", "Customer", required=True),),
                 sales_form=True,
-                text_limits=_TXN_LIMITS,
             ),
             EntitySpec(
                 "Payment",
@@ -152,7 +140,6 @@ SPECS: Mapping[str, EntitySpec] = MappingProxyType(
                 ),
                 required=("TotalAmt",),
                 voidable=True,
-                text_limits=MappingProxyType({"PaymentRefNum": 21, "PrivateNote": 4000}),
             ),
         )
     }

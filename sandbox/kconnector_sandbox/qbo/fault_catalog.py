@@ -121,6 +121,62 @@ def invalid_string_length(name: str, maximum: int, supplied: int) -> QboFault:
     )
 
 
+def invalid_string(name: str) -> QboFault:
+    """2040: a name carrying a character QuickBooks refuses (``:``, TAB, newline...)."""
+    return _validation(
+        "2040",
+        "Invalid String. The String may contain unsupported or illegal chars",
+        f"Element contains invalid characters ({name} must not contain a colon, a tab or a "
+        f"newline)",
+        name,
+    )
+
+
+def invalid_email(name: str) -> QboFault:
+    """2040: an e-mail address without an ``@`` or without a ``.`` after it."""
+    return _validation(
+        "2040",
+        "Invalid Email Address format",
+        "Email Address does not conform to the syntax rules of RFC 822.",
+        name,
+    )
+
+
+def invalid_date(name: str) -> QboFault:
+    """2010: a date that is not an xs:date naming a real day (2026-02-30)."""
+    return _validation(
+        "2010",
+        "Request has invalid or unsupported property",
+        f"Property Name:{name} specified is unsupported or invalid: expected a real date "
+        f"as YYYY-MM-DD",
+        name,
+    )
+
+
+def negative_amount(name: str, minimum: object) -> QboFault:
+    """6000: an amount below what QuickBooks accepts (a negative transaction total)."""
+    return business_validation(
+        f"{name} can't be less than {minimum}. Use a credit memo or a refund receipt for "
+        f"money going back to the customer.",
+        name,
+    )
+
+
+def invalid_content_type(expected: str, supplied: str) -> QboFault:
+    """1050: a request body sent with a Content-Type the endpoint does not take."""
+    return _validation(
+        "1050",
+        "Invalid Content Type",
+        f"Content-Type {supplied or '(none)'} is not supported here; send {expected}.",
+        "Content-Type",
+    )
+
+
+def batch_id_too_long(limit: int, supplied: int) -> QboFault:
+    """2050 on a batch item: a ``bId`` over 10 characters in a batch sent with a requestid."""
+    return invalid_string_length("bId", limit, supplied)
+
+
 def invalid_value(name: str, value: str) -> QboFault:
     """2010-style: a property value the API cannot read (bad number, unknown enum...)."""
     return _validation(

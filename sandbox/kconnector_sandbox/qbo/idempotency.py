@@ -10,6 +10,7 @@ test never loses its id to a fast clock).
 
 from __future__ import annotations
 
+import hashlib
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -22,13 +23,19 @@ MAX_REQUEST_ID_LENGTH = 50
 MAX_BATCH_REQUEST_ID_LENGTH = 36
 
 
+def request_digest(body: bytes) -> str:
+    """SHA-256 (hex) of a request body: a reused requestid with another body is a client bug."""
+    return hashlib.sha256(body).hexdigest()
+
+
 @dataclass(frozen=True)
 class StoredResponse:
-    """A response as first sent: status and body bytes."""
+    """A response as first sent: status and body bytes, and a digest of the request's body."""
 
     status: int
     body: bytes
     stored_at: float
+    request_digest: str = ""
 
 
 @dataclass
@@ -43,9 +50,16 @@ class RequestIdCache:
         self._expire()
         return self._entries.get((realm_id, request_id))
 
-    def store(self, realm_id: str, request_id: str, status: int, body: bytes) -> None:
-        """Remember the response sent for this id."""
-        self._entries[(realm_id, request_id)] = StoredResponse(status, body, self.clock())
+    def store(
+        self,
+        realm_id: str,
+        request_id: str,
+        status: int,
+        body: bytes,
+        digest: str = "",
+    ) -> None:
+        """Remember the response sent for this id (and `digest`, that of the request's body)."""
+        self._entries[(realm_id, request_id)] = StoredResponse(status, body, self.clock(), digest)
 
     def _expire(self) -> None:
         horizon = self.clock() - RETENTION_SECONDS
@@ -65,6 +79,7 @@ class RequestIdCache:
                 "status": stored.status,
                 "body": stored.body.decode("utf-8"),
                 "stored_at": stored.stored_at,
+                "request_digest": stored.request_digest,
             }
             for (realm_id, request_id), stored in self._entries.items()
         ]
@@ -78,7 +93,10 @@ class RequestIdCache:
         self._entries.clear()
         for entry in entries:
             self._entries[str(entry["realm_id"]), str(entry["request_id"])] = StoredResponse(
-                int(entry["status"]), str(entry["body"]).encode("utf-8"), float(entry["stored_at"])
+                int(entry["status"]),
+                str(entry["body"]).encode("utf-8"),
+                float(entry["stored_at"]),
+                str(entry.get("request_digest", "")),  # absent in older state files
             )
         self._expire()
 

@@ -127,7 +127,7 @@ class DiscountTooLargeError(ValueError):
 
 
 def _factor(base: Decimal, discount: Decimal) -> Decimal:
-    if discount > base:
+    if discount and discount > base:  # no discount: a negative subtotal is the total's concern
         msg = "The discount amount can't be greater than the subtotal."
         raise DiscountTooLargeError(msg)
     return (base - discount) / base if base else Decimal(1)
