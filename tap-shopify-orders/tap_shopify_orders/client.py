@@ -7,10 +7,16 @@ through `ShopifyStream.graphql`, which
 1. waits in one place (`CostPacer.wait_before`) until the points the query will request have
    restored in the cost bucket, so a steady run is not throttled;
 2. sends it through the SDK's backoff decorator: throttling (HTTP 429 with `Retry-After`, or the
-   GraphQL `THROTTLED` code with the bucket's refill time), 5xx, timeouts, resets and bad JSON
-   are retried with exponential backoff and full jitter, honouring Shopify's wait hints;
+   GraphQL `THROTTLED` code with the bucket's refill time), 5xx, timeouts and resets are
+   retried with exponential backoff and full jitter, honouring Shopify's wait hints;
 3. maps statuses and GraphQL error codes to typed errors (`errors.py`): 401/402/403/404/423 stop
-   the run with the cause and the fix.
+   the run with the cause and the fix; so does a success that is not GraphQL JSON (an HTML page,
+   truncated JSON, no `data`): whoever answers is not Shopify, and waiting will not change that
+   (`ShopifyHostAnswerError`).
+
+The session (`kconnector_canonical.http_session.GuardedSession`) never follows a redirect to
+another host (the token header would follow it) and gives each answer a total deadline of
+`REQUEST_TIMEOUT_SECONDS`; log lines are cleaned of the token by the shared log redaction.
 
 JSON is parsed with `parse_float=Decimal`: no amount or rate ever becomes a float.
 """
@@ -23,12 +29,15 @@ import zlib
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, cast
 
+import requests
 from singer_sdk.authenticators import APIKeyAuthenticator
 from singer_sdk.streams import RESTStream
 
+from kconnector_canonical.http_session import GuardedSession
 from tap_shopify_orders.errors import (
     QueryCostTooHighError,
     ShopifyFatalError,
+    ShopifyHostAnswerError,
     ShopifyRetriableError,
     ThrottledError,
     fatal_for_status,
@@ -87,19 +96,26 @@ def read_graphql_body(response: requests.Response, pacer: CostPacer, operation: 
     """The `data` of a GraphQL response, or the typed error its body means.
 
     Raises:
-        ShopifyRetriableError: bad JSON, INTERNAL_SERVER_ERROR.
+        ShopifyHostAnswerError: an HTML page, a body that is not JSON (truncated included),
+            JSON that is not an object, or an object without `data` nor GraphQL errors.
+        ShopifyRetriableError: INTERNAL_SERVER_ERROR.
         ThrottledError: THROTTLED, with the seconds until the requested cost is restored.
         QueryCostTooHighError: MAX_COST_EXCEEDED.
         ShopifyFatalError: ACCESS_DENIED and any other GraphQL error.
     """
+    if "html" in response.headers.get("Content-Type", "").lower():
+        raise ShopifyHostAnswerError(response.status_code, operation, "an HTML page")
     try:
         body = json.loads(response.content, parse_float=Decimal)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        msg = f"Shopify answered {operation} with a body that is not JSON"
-        raise ShopifyRetriableError(msg) from exc
+        answer = (
+            "an HTML page"
+            if response.content.lstrip()[:1] == b"<"
+            else "a body that is not JSON (or JSON cut short)"
+        )
+        raise ShopifyHostAnswerError(response.status_code, operation, answer) from exc
     if not isinstance(body, dict):
-        msg = f"Shopify answered {operation} with JSON that is not an object"
-        raise ShopifyRetriableError(msg)
+        raise ShopifyHostAnswerError(response.status_code, operation, "JSON that is not an object")
     status = ThrottleStatus.from_extensions(body.get("extensions"))
     pacer.observe(operation, status)
     for error in _graphql_errors(body):
@@ -126,8 +142,9 @@ def read_graphql_body(response: requests.Response, pacer: CostPacer, operation: 
         )
     data = body.get("data")
     if not isinstance(data, dict):
-        msg = f"Shopify answered {operation} without data"
-        raise ShopifyRetriableError(msg)
+        raise ShopifyHostAnswerError(
+            response.status_code, operation, "a success without `data` (an error body)"
+        )
     return data
 
 
@@ -137,6 +154,19 @@ class ShopifyStream(RESTStream[Any]):
     path = ""
     http_method = "POST"
     timeout = REQUEST_TIMEOUT_SECONDS
+    _guarded_session: GuardedSession | None = None
+
+    @property
+    def requests_session(self) -> requests.Session:
+        """The stream's session: redirects stay on the shop's host, answers have a deadline.
+
+        `requests` strips only `Authorization` on a cross-host redirect, so the
+        `X-Shopify-Access-Token` header would follow; and a host that drips its answer would
+        hold the run forever (the read timeout bounds each wait, not the whole answer).
+        """
+        if self._guarded_session is None:
+            self._guarded_session = GuardedSession(total_timeout=float(self.timeout))
+        return self._guarded_session
 
     @property
     def settings(self) -> Settings:

@@ -80,6 +80,33 @@ class ShopifyFatalError(FatalAPIError):
         super().__init__(f"Shopify answered {status}: {cause}. Fix: {fix}.")
 
 
+HOST_ANSWER_CAUSES = (
+    "the `shop` domain may be wrong (another site answered), a proxy or firewall may be "
+    "answering in Shopify's place, or the shop may be showing a maintenance or password page"
+)
+HOST_ANSWER_FIX = (
+    "check `shop` (the myshopify domain) and `api_url`, and open the endpoint in a browser "
+    "from this machine to see who answers; waiting does not help, so the tap does not retry"
+)
+
+
+class ShopifyHostAnswerError(ShopifyFatalError):
+    """The host answered something that is not Shopify's GraphQL JSON: stop, naming the causes.
+
+    An HTML page, truncated JSON or a success without `data` comes from whoever answers at the
+    configured address, not from a Shopify hiccup: retrying would only delay the report.
+    """
+
+    def __init__(self, status: int, operation: str, answer: str) -> None:
+        """`answer` says what came back (e.g. "an HTML page"), never the body itself."""
+        name = operation.split(":", 1)[0]
+        super().__init__(
+            status,
+            f"{name} got {answer} instead of GraphQL JSON; {HOST_ANSWER_CAUSES}",
+            HOST_ANSWER_FIX,
+        )
+
+
 class ShopifyRetriableError(RetriableAPIError):
     """A transient failure; `wait_seconds` is Shopify's own wait hint when it gave one."""
 

@@ -13,6 +13,8 @@ from typing import Any
 
 from singer_sdk.exceptions import ConfigValidationError
 
+from kconnector_canonical.url_policy import base_url_problem
+
 # The one pinned GraphQL Admin API version (https://shopify.dev/docs/api/usage/versioning: a
 # stable version every quarter, each supported for at least 12 months). Bump it once a quarter;
 # users can override it with the `api_version` setting without a release.
@@ -117,8 +119,13 @@ def parse_settings(config: dict[str, Any]) -> Settings:
     if not _VERSION.match(version):
         check.fail("api_version", f"{version!r} is not a version like {API_VERSION}")
     api_url = str(config.get("api_url") or (f"https://{shop}" if shop else "")).rstrip("/")
-    if not re.match(r"^https?://[^\s/]+", api_url):
-        check.fail("api_url", f"{api_url!r} is not an http(s) base URL")
+    allow_insecure = config.get("allow_insecure_http", False)
+    if not isinstance(allow_insecure, bool):
+        check.fail("allow_insecure_http", "must be true or false")
+    # HTTPS, or plain HTTP to loopback (a local emulator) or with the explicit opt-in.
+    url_problem = base_url_problem("api_url", api_url, allow_insecure_http=allow_insecure is True)
+    if api_url and url_problem is not None:
+        check.fail("api_url", url_problem.removeprefix("api_url "))
     include_test = config.get("include_test_orders", False)
     if not isinstance(include_test, bool):
         check.fail("include_test_orders", "must be true or false")

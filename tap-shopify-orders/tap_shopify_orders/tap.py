@@ -8,6 +8,7 @@ from typing import Any
 from singer_sdk import Stream, Tap
 from singer_sdk import typing as th
 
+from kconnector_canonical.redaction import install_log_redaction, secret_values
 from tap_shopify_orders.settings import (
     API_VERSION,
     DEFAULT_BULK_THRESHOLD_DAYS,
@@ -91,7 +92,18 @@ class TapShopifyOrders(Tap):
             title="API base URL",
             description=(
                 "Base URL override, e.g. a local emulator `http://127.0.0.1:8080`. "
-                "Default: `https://<shop>`."
+                "Default: `https://<shop>`. Must be https:// except to this machine "
+                "(localhost, 127.0.0.0/8, ::1) or with `allow_insecure_http`."
+            ),
+        ),
+        th.Property(
+            "allow_insecure_http",
+            th.BooleanType,
+            default=False,
+            title="Allow insecure HTTP",
+            description=(
+                "Allow a plain http:// `api_url` on another machine (a test server only): the "
+                "access token would cross the network readable."
             ),
         ),
         th.Property(
@@ -116,6 +128,10 @@ class TapShopifyOrders(Tap):
     def __init__(self, *args: Any, **kwargs: Any) -> None:  # noqa: ANN401
         """Validate the settings (every problem named) before anything is requested."""
         super().__init__(*args, **kwargs)
+        # Before any request: log lines, exceptions and tracebacks are cleaned of the token.
+        install_log_redaction(
+            secret_values(self.config, self.config_jsonschema), loggers=[self.logger]
+        )
         self.pacer = CostPacer()
         if kwargs.get("validate_config", True) and self.config:
             _ = self.settings

@@ -13,6 +13,7 @@ from tap_shopify_orders.client import MAX_TRIES, read_graphql_body, retry_waits
 from tap_shopify_orders.errors import (
     QueryCostTooHighError,
     ShopifyFatalError,
+    ShopifyHostAnswerError,
     ShopifyRetriableError,
     ThrottledError,
     fatal_for_status,
@@ -72,23 +73,30 @@ def test_server_errors_and_resets_are_retried_with_backoff(
     assert len(no_sleep) == 2
 
 
-def test_bad_json_is_retried_then_read(
-    stream: OrdersStream, fake_shopify: Any, no_sleep: list[float]
+@pytest.mark.parametrize(
+    ("body", "answer"),
+    [
+        ("<html><body>Store unavailable</body></html>", "an HTML page"),
+        ('{"data": {"shop": ', "not JSON (or JSON cut short)"),
+        ('{"error": "Service is under maintenance"}', "a success without `data`"),
+        ("[1, 2]", "JSON that is not an object"),
+    ],
+)
+def test_a_non_graphql_answer_stops_at_once_naming_the_likely_causes(
+    stream: OrdersStream, fake_shopify: Any, no_sleep: list[float], body: str, answer: str
 ) -> None:
-    answers = iter(['{"data": {"shop": ', "<html>proxy error</html>"])
-    fake_shopify.handlers["ShopAccess"] = lambda v: next(answers, None) or ok(v)
-    assert stream.graphql("ShopAccess", SHOP_QUERY, {})["shop"]["currencyCode"] == "USD"
-    assert len(no_sleep) == 2
-
-
-def test_persistent_bad_json_fails_after_the_retries(
-    stream: OrdersStream, fake_shopify: Any, no_sleep: list[float]
-) -> None:
-    fake_shopify.handlers["ShopAccess"] = lambda _v: "not json"
-    with pytest.raises(ShopifyRetriableError, match="not JSON"):
+    fake_shopify.handlers["ShopAccess"] = lambda _v: body
+    with pytest.raises(ShopifyHostAnswerError) as raised:
         stream.graphql("ShopAccess", SHOP_QUERY, {})
-    assert len(fake_shopify.calls) == MAX_TRIES
-    assert len(no_sleep) == MAX_TRIES - 1
+    message = str(raised.value)
+    assert answer in message
+    assert "`shop` domain may be wrong" in message
+    assert "proxy" in message
+    assert "maintenance" in message
+    assert "ShopAccess got" in message
+    assert "Service is under maintenance" not in message  # never the body itself
+    assert len(fake_shopify.calls) == 1
+    assert no_sleep == []
 
 
 @pytest.mark.parametrize(

@@ -58,6 +58,32 @@ def test_invalid_setting_fails_naming_the_setting(override: dict[str, Any], sett
     assert any(f"`{setting}`" in error for error in raised.value.errors)
 
 
+@pytest.mark.parametrize(
+    "api_url",
+    [
+        "http://shop.example.com",
+        "http://localhost.example.com",  # a prefix of "localhost" is not loopback
+        "http://127.0.0.1.example.com",
+        "http://10.0.0.8:8080",
+    ],
+)
+def test_plain_http_api_url_to_another_machine_needs_the_opt_in(api_url: str) -> None:
+    with pytest.raises(ConfigValidationError) as raised:
+        parse_settings(VALID | {"api_url": api_url})
+    [problem] = [error for error in raised.value.errors if "`api_url`" in error]
+    assert "https://" in problem
+    assert "allow_insecure_http" in problem
+    assert parse_settings(VALID | {"api_url": api_url, "allow_insecure_http": True}).api_url
+
+
+@pytest.mark.parametrize(
+    "api_url",
+    ["http://127.0.0.1:8080", "http://127.3.2.1", "http://localhost:9", "http://[::1]:80"],
+)
+def test_plain_http_api_url_to_this_machine_is_allowed(api_url: str) -> None:
+    assert parse_settings(VALID | {"api_url": api_url}).api_url == api_url
+
+
 def test_every_problem_is_reported_at_once() -> None:
     with pytest.raises(ConfigValidationError) as raised:
         parse_settings({"shop": "x", "page_size": 0})

@@ -9,7 +9,10 @@
 - Retries wait what `Retry-After` asks (seconds or HTTP date), capped, else 1, 2, 4... seconds;
   timeouts and dropped connections are retried the same way (the SDK's retry decorator).
 - Logs and messages carry the path only: never the query string (it may hold the secret) nor a
-  response body (order data is customer data).
+  response body (order data is customer data). Whatever escapes (a `requests` connection error
+  holds the full URL) is masked by the shared log redaction (`kconnector_canonical.redaction`).
+- Redirects are followed on the store's host only, and each answer has a total deadline of
+  `timeout` seconds (`kconnector_canonical.http_session.GuardedSession`).
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ import requests
 from requests.auth import AuthBase, HTTPBasicAuth
 from singer_sdk.streams import RESTStream
 
+from kconnector_canonical.http_session import GuardedSession
 from tap_woocommerce_orders.store_errors import (
     CRITICAL_ERROR,
     HTML_OK,
@@ -122,6 +126,7 @@ class WooCommerceStream(RESTStream[Any]):
     def __init__(self, tap: Tap, settings: StoreSettings) -> None:
         """Bind the stream to the checked settings."""
         self.settings = settings
+        self._guarded_session: GuardedSession | None = None
         super().__init__(tap=tap)
         self.requests_session.verify = settings.verify_ssl
         if settings.auth_method == "query_string":
@@ -130,6 +135,17 @@ class WooCommerceStream(RESTStream[Any]):
             connection_log = logging.getLogger("urllib3.connectionpool")
             if connection_log.getEffectiveLevel() < logging.INFO:
                 connection_log.setLevel(logging.INFO)
+
+    @property
+    def requests_session(self) -> requests.Session:
+        """The stream's session: redirects stay on the store's host, answers have a deadline.
+
+        The credentials would follow a redirect to another host otherwise, and a host that
+        drips its answer would hold the run forever: `timeout` bounds the whole answer.
+        """
+        if self._guarded_session is None:
+            self._guarded_session = GuardedSession(total_timeout=self.settings.timeout)
+        return self._guarded_session
 
     @property
     def url_base(self) -> str:

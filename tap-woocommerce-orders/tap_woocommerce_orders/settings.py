@@ -112,7 +112,9 @@ SETTINGS_SCHEMA = th.PropertiesList(
         th.IntegerType,
         default=60,
         title="Request timeout (seconds)",
-        description="Seconds to wait for the store to answer one request.",
+        description=(
+            "Seconds the store has to send one whole answer; a slower one is cut off and retried."
+        ),
     ),
     th.Property(
         "max_retries",

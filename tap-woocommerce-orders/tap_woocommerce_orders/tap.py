@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from singer_sdk import Tap
 
+from kconnector_canonical.redaction import install_log_redaction, secret_values
 from tap_woocommerce_orders.settings import SETTINGS_SCHEMA, StoreSettings
 from tap_woocommerce_orders.streams import OrdersStream, RefundParents, RefundsStream
 
@@ -27,6 +28,11 @@ class TapWooCommerceOrders(Tap):
         """
         self._store_settings: StoreSettings | None = None
         super().__init__(*args, **kwargs)
+        # Before anything talks to the store: every log line, exception and traceback is
+        # cleaned of the consumer key and secret (connection errors carry the full URL).
+        install_log_redaction(
+            secret_values(self.config, self.config_jsonschema), loggers=[self.logger]
+        )
         if kwargs.get("validate_config", True):
             _ = self.store_settings
 
