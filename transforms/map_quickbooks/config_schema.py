@@ -251,10 +251,11 @@ CONFIG_SCHEMA = th.PropertiesList(
     th.Property(
         "store_timezone",
         th.StringType(),
-        default="UTC",
+        nullable=True,
         title="Store time zone",
         description=(
-            "IANA zone for TxnDate when the record has no store_timezone (refunds never have one)."
+            "IANA zone of every TxnDate, overriding the records' own store_timezone; leave "
+            "empty to date each document in its record's zone (UTC when it has none)."
         ),
     ),
     # Customers

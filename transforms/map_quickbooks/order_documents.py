@@ -14,7 +14,7 @@ from map_quickbooks import refs
 from map_quickbooks.amounts import money_text
 from map_quickbooks.contract import Expected, OutputRecord, Source, document
 from map_quickbooks.customers import CustomerDocument, address, customer_for
-from map_quickbooks.dates import local_date
+from map_quickbooks.dates import txn_date
 from map_quickbooks.document_type import change_given, decide, payments, primary_gateway
 from map_quickbooks.errors import ErrorCode, MappingError
 from map_quickbooks.lines import (
@@ -124,7 +124,7 @@ def private_note(order: Order) -> str:
 def _header(order: Order, settings: Settings, customer: CustomerDocument) -> dict[str, Any]:
     body: dict[str, Any] = {
         "CustomerRef": customer.ref,
-        "TxnDate": local_date(order.created_at, order.store_timezone, settings.store_timezone),
+        "TxnDate": txn_date(order.created_at, order.store_timezone, settings.store_timezone),
         "PrivateNote": private_note(order),
     }
     body.update(currency_fields(order, settings))
@@ -235,7 +235,7 @@ def _payment_records(
         applications = _apply(amount, balances, invoice_ids, order.currency)
         body: dict[str, Any] = {
             "CustomerRef": customer.ref,
-            "TxnDate": local_date(
+            "TxnDate": txn_date(
                 transaction.processed_at or order.created_at,
                 order.store_timezone,
                 settings.store_timezone,

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 from map_quickbooks import refs
 from map_quickbooks.contract import Expected, OutputRecord, Source, document
 from map_quickbooks.customers import order_customer_alias
-from map_quickbooks.dates import local_date
+from map_quickbooks.dates import txn_date
 from map_quickbooks.errors import ErrorCode, MappingError
 from map_quickbooks.lines import (
     RenderOptions,
@@ -138,7 +138,7 @@ def map_refund(
                 "after the order's documents."
             ),
         ),
-        "TxnDate": local_date(when, None, settings.store_timezone),
+        "TxnDate": txn_date(when, refund.store_timezone, settings.store_timezone),
         "DocNumber": refund_doc_number(refund, settings),
         "PrivateNote": (
             f"K-Connector {refund.id} refund of {refund.order_id}"

@@ -28,7 +28,8 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
 
 # Bumped whenever the same input and rules give a different output (every golden file changes).
-MAPPING_RULES_VERSION = "3"  # 3: restocked refund lines credit their own item
+# 3: restocked refund lines credit their own item; 4: TxnDate in the record's own zone
+MAPPING_RULES_VERSION = "4"
 
 # QuickBooks DocNumber is at most 21 characters ("String length ... Max:21", error 2050):
 # https://developer.intuit.com/app/developer/qbo/docs/api/accounting/all-entities/invoice
@@ -150,7 +151,7 @@ class Settings:
     doc_number_template: str = "{prefix}{order_number}"
     refund_doc_number_template: str = "{prefix}R{refund_id}"
     doc_number_prefix: str = ""
-    store_timezone: str = "UTC"
+    store_timezone: str | None = None  # an explicit override of the records' zone (dates.py)
     guest_customer_mode: Literal["walk_in", "per_email"] = "per_email"
     walk_in_customer_name: str = "Online Customer"
     customer_match_by_name: bool = True
@@ -196,7 +197,8 @@ class Settings:
             _REFUND_DOC_FIELDS,
             "refund_id",
         )
-        _check_timezone("store_timezone", values["store_timezone"])
+        if values["store_timezone"]:
+            _check_timezone("store_timezone", values["store_timezone"])
         home = values["home_currency"]
         if home is not None and not is_currency_code(home):
             msg = f"{home!r} is not an ISO 4217 code such as 'USD'"
@@ -233,7 +235,7 @@ class Settings:
             doc_number_template=values["doc_number_template"],
             refund_doc_number_template=values["refund_doc_number_template"],
             doc_number_prefix=values["doc_number_prefix"],
-            store_timezone=values["store_timezone"],
+            store_timezone=values["store_timezone"] or None,
             guest_customer_mode=values["guest_customer_mode"],
             walk_in_customer_name=values["walk_in_customer_name"],
             customer_match_by_name=values["customer_match_by_name"],
