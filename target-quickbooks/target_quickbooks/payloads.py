@@ -8,6 +8,14 @@ its PrivateNote (Notes for a Customer), the version being the start of the mappe
 the ledger is lost, the target finds its own documents by DocNumber (or TxnDate, or DisplayName)
 and this marker before creating anything; and when a write was committed but its answer lost, the
 version tells that QuickBooks already holds exactly this content.
+
+Names: every body sent has its name fields made valid (`valid_name`, the rules of
+map_quickbooks.names, kept equal by a test there): QuickBooks refuses a colon, a tab or a newline
+in them (error 2040 "Invalid String"; Customer business rules,
+https://developer.intuit.com/app/developer/qbo/docs/api/accounting/all-entities/customer) and
+anything longer than the entity reference's "max character". The mapper already sends valid
+names; this is the same rule applied once more, so no body from elsewhere (a review edit, an
+older mapper) is refused for it, and the ``(kc-xxxxxx)`` renaming stays within it too.
 """
 
 from __future__ import annotations
@@ -15,6 +23,7 @@ from __future__ import annotations
 import hashlib
 import re
 from decimal import Decimal, InvalidOperation
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -62,10 +71,50 @@ UNIQUE_NAME_FIELDS: Mapping[str, tuple[str, int]] = {
     "PaymentMethod": ("Name", 31),
 }
 SPARSE_ENTITIES = frozenset({"Customer", "Item", "Account", "PaymentMethod"})
+# Entity -> name field -> max characters ("max character" on the entity reference pages); the
+# same table as map_quickbooks.names.NAME_FIELDS (a test there compares them).
+NAME_FIELDS: Mapping[str, Mapping[str, int]] = MappingProxyType(
+    {
+        "Customer": MappingProxyType(
+            {
+                "DisplayName": 500,
+                "Title": 16,
+                "GivenName": 100,
+                "MiddleName": 100,
+                "FamilyName": 100,
+                "Suffix": 16,
+                "CompanyName": 100,
+                "PrintOnCheckName": 110,
+            }
+        ),
+        "Item": MappingProxyType({"Name": 100}),
+        "PaymentMethod": MappingProxyType({"Name": 31}),
+    }
+)
+_COLON = re.compile(r"\s*:\s*")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\u0085\u2028\u2029]")
+_SPACES = re.compile(r"\s+")
 _SYSTEM_FIELDS = frozenset({"Id", "SyncToken", "sparse", "MetaData", "domain"})
 
 
 VERSION_LENGTH = 12
+
+
+def valid_name(text: str, limit: int) -> str:
+    """`text` as a QuickBooks name: `:` -> `` - ``, tab/newline -> space, single spaces, cut."""
+    cleaned = _COLON.sub(" - ", text)
+    cleaned = _CONTROL.sub(" ", cleaned)
+    cleaned = _SPACES.sub(" ", cleaned).strip()
+    return cleaned[:limit].rstrip()
+
+
+def with_valid_names(entity: str, body: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy of `body` whose name fields (`NAME_FIELDS`) follow `valid_name`."""
+    fields = NAME_FIELDS.get(entity, {})
+    return {
+        key: valid_name(value, fields[key]) if key in fields and isinstance(value, str) else value
+        for key, value in body.items()
+    }
 
 
 def marker(external_id: str, version: str | None = None) -> str:
@@ -135,8 +184,10 @@ def create_payload(
     *,
     version: str | None = None,
 ) -> dict[str, Any]:
-    """The body of a create: the resolved document with numbers and the marker."""
-    body = {k: v for k, v in resolved_body.items() if k not in _SYSTEM_FIELDS}
+    """The body of a create: the resolved document with valid names, numbers and the marker."""
+    body = with_valid_names(
+        entity, {k: v for k, v in resolved_body.items() if k not in _SYSTEM_FIELDS}
+    )
     converted: dict[str, Any] = with_numbers(_with_marker(entity, body, external_id, version))
     return converted
 
@@ -175,10 +226,15 @@ def batch_item(
 
 
 def unique_name(entity: str, name: str, key: str) -> str:
-    """A deterministic variant of a taken name: ``"<name> (kc-<6 hex of key>)"``, within limits."""
+    """A deterministic variant of a taken name: ``"<name> (kc-<6 hex of key>)"``.
+
+    Valid and within the field's length: the name is made valid and cut to leave room for the
+    suffix (never in the middle of the suffix).
+    """
     _, limit = UNIQUE_NAME_FIELDS.get(entity, ("", 500))
-    suffix = f" (kc-{hashlib.sha256(key.encode()).hexdigest()[:6]})"
-    return name[: max(1, limit - len(suffix))] + suffix
+    suffix = f"(kc-{hashlib.sha256(key.encode()).hexdigest()[:6]})"
+    base = valid_name(name, max(0, limit - len(suffix) - 1))
+    return f"{base} {suffix}" if base else suffix
 
 
 def rename(entity: str, body: Mapping[str, Any], key: str) -> dict[str, Any] | None:
@@ -193,9 +249,10 @@ def rename(entity: str, body: Mapping[str, Any], key: str) -> dict[str, Any] | N
 def lookup_values(entity: str, body: Mapping[str, Any], key: str) -> Iterable[tuple[str, str]]:
     """(field, value) pairs to find an already-written copy of this document in QuickBooks."""
     if entity in UNIQUE_NAME_FIELDS:
-        field, _ = UNIQUE_NAME_FIELDS[entity]
+        field, limit = UNIQUE_NAME_FIELDS[entity]
         name = body.get(field)
         if isinstance(name, str) and name:
+            name = valid_name(name, limit)
             yield field, name
             yield field, unique_name(entity, name, key)
         return

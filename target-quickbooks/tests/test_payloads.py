@@ -96,3 +96,40 @@ def test_batch_item_shape():
         "operation": "create",
         "Invoice": {"Line": []},
     }
+
+
+def test_every_body_sent_has_valid_names():
+    customer = {
+        "DisplayName": "ACME: Retail",
+        "GivenName": "Ann\tMarie",
+        "FamilyName": "Smith\nJones",
+        "Title": "Chief Executive Officer",
+        "CompanyName": "ACME:Retail",
+        "Notes": "kept:\nas is",
+    }
+    body = payloads.create_payload("Customer", customer, "customer:email:a@example.com")
+    assert body["DisplayName"] == "ACME - Retail"
+    assert body["GivenName"] == "Ann Marie"
+    assert body["FamilyName"] == "Smith Jones"
+    assert body["Title"] == "Chief Executive"  # 16 characters, the trailing space trimmed
+    assert body["CompanyName"] == "ACME - Retail"
+    assert body["Notes"].startswith("kept:\nas is")
+    update = payloads.update_payload(
+        "Item", {"Name": "Mug:\tBlue"}, "ref:Item", qbo_id="1", sync_token="0"
+    )
+    assert update["Name"] == "Mug - Blue"
+    method = payloads.create_payload("PaymentMethod", {"Name": "Bank: " + "x" * 40}, "ref:pm")
+    assert method["Name"] == "Bank - " + "x" * 24  # 31 characters
+
+
+def test_unique_name_of_an_invalid_or_long_name_is_valid_and_within_limits():
+    renamed = payloads.unique_name("Customer", "ACME: Retail\n" + "y" * 600, "doc:c")
+    assert len(renamed) <= 500
+    assert ":" not in renamed.removesuffix(renamed[-12:])
+    assert "\n" not in renamed
+    assert renamed.endswith(")")
+    assert renamed.startswith("ACME - Retail y")
+    item = payloads.unique_name("Item", "a" * 95 + " : b", "k")
+    assert len(item) <= 100
+    assert "  " not in item
+    assert item == payloads.valid_name(item, 100)

@@ -1,8 +1,11 @@
 """Who a document is for: the QuickBooks Customer of an order, its identity and its body.
 
-Identity (`external_id`), first that applies:
-- a registered customer: `customer:<platform>:<store>:<customer source id>`;
-- a guest with an email and guest_customer_mode per_email: `customer:email:<lowercased email>`;
+Identity (`external_id`), first that applies (one person, one customer: the e-mail is the
+identity, so a guest checkout and the account made later, or one buyer in two stores feeding one
+company, are the same QuickBooks customer):
+- a registered customer with an email, or a guest with an email under guest_customer_mode
+  per_email: `customer:email:<lowercased email>`;
+- a registered customer without an email: `customer:<platform>:<store>:<customer source id>`;
 - otherwise the shared walk-in customer: `customer:walk-in` (`customer:walk-in:<currency>` in a
   multicurrency company, where a QuickBooks customer has one currency).
 
@@ -12,6 +15,8 @@ customers' DisplayNames are made unique with their email or id, deterministicall
 Field limits from the Customer entity reference
 (https://developer.intuit.com/app/developer/qbo/docs/api/accounting/all-entities/customer):
 DisplayName 500, GivenName/FamilyName 100, CompanyName 100, email 100, phone 30 characters.
+Name fields follow `names.valid_name` (no colon, tab or newline); when that changes the store's
+text, the Customer's Notes keep the original ("Name in store: ...").
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from map_quickbooks import refs
+from map_quickbooks.names import name_limit, valid_name
 
 if TYPE_CHECKING:
     from kconnector_canonical.model import Address, Customer, Order
@@ -56,6 +62,13 @@ def address(value: Address | None) -> dict[str, str] | None:
     return present or None
 
 
+def _name(value: str | None, field: str) -> str | None:
+    """A Customer name field as QuickBooks accepts it, or None when empty."""
+    if value is None:
+        return None
+    return valid_name(value, name_limit("Customer", field)) or None
+
+
 def _person_name(customer: Customer) -> str | None:
     parts = [p for p in (customer.first_name, customer.last_name) if p and p.strip()]
     if parts:
@@ -63,7 +76,7 @@ def _person_name(customer: Customer) -> str | None:
     billing = customer.billing_address
     if billing is not None and billing.name:
         return billing.name.strip()
-    return _clip(customer.company, 100)
+    return _clip(customer.company, 2000)
 
 
 def _walk_in(order: Order, settings: Settings) -> CustomerDocument:
@@ -72,6 +85,7 @@ def _walk_in(order: Order, settings: Settings) -> CustomerDocument:
     name = settings.walk_in_customer_name
     if settings.multicurrency and order.currency != settings.home_currency:
         name = f"{name} {order.currency}"
+    name = valid_name(name, name_limit("Customer", "DisplayName"))
     body: dict[str, Any] = {"DisplayName": name, "Notes": "K-Connector walk-in customer"}
     if settings.multicurrency:
         body["CurrencyRef"] = refs.currency(order.currency)
@@ -90,19 +104,20 @@ def _identity(order: Order, settings: Settings) -> tuple[str, str] | None:
     """(external id, key that makes a name unique), or None for the walk-in customer."""
     customer = order.customer
     email = _clip(customer.email, 100)
-    if customer.source_id is not None and not customer.is_guest:
-        external_id = f"customer:{order.platform}:{order.store}:{customer.source_id}"
-        return external_id, email or f"#{customer.source_id}"
-    if email is not None and settings.guest_customer_mode == "per_email":
+    registered = customer.source_id is not None and not customer.is_guest
+    if email is not None and (registered or settings.guest_customer_mode == "per_email"):
         return f"customer:email:{email.lower()}", email
+    if registered:
+        external_id = f"customer:{order.platform}:{order.store}:{customer.source_id}"
+        return external_id, f"#{customer.source_id}"
     return None
 
 
 def _contact_fields(customer: Customer) -> dict[str, Any]:
     fields: dict[str, Any] = {
-        "GivenName": _clip(customer.first_name, 100),
-        "FamilyName": _clip(customer.last_name, 100),
-        "CompanyName": _clip(customer.company, 100),
+        "GivenName": _name(customer.first_name, "GivenName"),
+        "FamilyName": _name(customer.last_name, "FamilyName"),
+        "CompanyName": _name(customer.company, "CompanyName"),
     }
     email = _clip(customer.email, 100)
     if email is not None:
@@ -115,6 +130,17 @@ def _contact_fields(customer: Customer) -> dict[str, Any]:
     return {k: v for k, v in fields.items() if v is not None}
 
 
+def _changed(customer: Customer, display_name: str, valid_display_name: str) -> bool:
+    """Whether making the names valid changed any of them (beyond trimming the ends)."""
+    pairs = [
+        (display_name, valid_display_name),
+        (customer.first_name, _name(customer.first_name, "GivenName")),
+        (customer.last_name, _name(customer.last_name, "FamilyName")),
+        (customer.company, _name(customer.company, "CompanyName")),
+    ]
+    return any(before is not None and before.strip() != (after or "") for before, after in pairs)
+
+
 def customer_for(order: Order, settings: Settings) -> CustomerDocument:
     """The order's customer (or the walk-in customer for guests, per the settings)."""
     identity = _identity(order, settings)
@@ -123,11 +149,14 @@ def customer_for(order: Order, settings: Settings) -> CustomerDocument:
     external_id, unique_key = identity
     customer = order.customer
     email = _clip(customer.email, 100)
-    name = _person_name(customer) or email or unique_key
+    original = _person_name(customer) or email or unique_key
     if not settings.customer_match_by_name:
-        name = f"{name} ({unique_key})"
-    name = name[:500]
-    body: dict[str, Any] = {"DisplayName": name, "Notes": f"K-Connector {external_id}"[:2000]}
+        original = f"{original} ({unique_key})"
+    name = _name(original, "DisplayName") or unique_key
+    notes = f"K-Connector {external_id}"
+    if _changed(customer, original, name):
+        notes += f"\nName in store: {original}"
+    body: dict[str, Any] = {"DisplayName": name, "Notes": notes[:2000]}
     body.update(_contact_fields(customer))
     if settings.multicurrency:
         body["CurrencyRef"] = refs.currency(order.currency)

@@ -4,6 +4,10 @@ Every `*Ref` in a document body is one of these (see the `ref` definition in
 schemas/document.json): by `name` (Item/Account/PaymentMethod/TaxCode Name, Customer
 DisplayName), `sku` (Item.Sku), `email`, `id` (a QuickBooks Id or code such as TAX/NON/USD), or
 `external_id` (a document this pipeline wrote, via the target's ledger).
+
+Names K-Connector may create (Item, PaymentMethod) are made valid first (`names.valid_name`: no
+colon, tab or newline, within the documented length), and looked up under that same name, so an
+item created from "Mug: Blue" is found again as "Mug - Blue".
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Literal
 
 from map_quickbooks.errors import ErrorCode
+from map_quickbooks.names import name_limit, valid_name
 
 if TYPE_CHECKING:
     from map_quickbooks.rules import Settings
@@ -29,9 +34,13 @@ def ref(by: By, value: str, entity: str | None = None, **extra: Any) -> Ref:  # 
 
 
 def named(entity: str, name: str, *, create: dict[str, Any] | None = None) -> Ref:
-    """An entity by name; created with `create` when given, else a data error with guidance."""
+    """An entity by name; created with `create` when given, else a data error with guidance.
+
+    A created entity's name (and so the name looked up) is made valid (`names.valid_name`).
+    """
     if create is not None:
-        return ref("name", name, entity, on_missing="create", create=create)
+        name = valid_name(name, name_limit(entity, "Name"))
+        return ref("name", name, entity, on_missing="create", create={**create, "Name": name})
     guidance = f"Create the {entity} named {name!r} in QuickBooks or change the setting naming it."
     return ref("name", name, entity, on_missing="error", guidance=guidance)
 
@@ -51,7 +60,7 @@ def item_ref(sku: str | None, title: str, settings: Settings) -> Ref:
         mapped = settings.item_map.get(title)
     if mapped is not None:
         return named("Item", mapped)
-    name = title[:100]  # Item.Name: max 100 characters (QuickBooks Item entity reference)
+    name = valid_name(title, name_limit("Item", "Name")) or (sku or "Item")
     primary = (
         ref("sku", sku, "Item", fallback=ref("name", name, "Item"))
         if sku
@@ -66,6 +75,9 @@ def item_ref(sku: str | None, title: str, settings: Settings) -> Ref:
         }
         if sku:
             body["Sku"] = sku
+        if name != title.strip():
+            # The store's own title, where a person sees it (Item.Description: max 4000).
+            body["Description"] = title[:4000]
         primary.update(on_missing="create", create=body)
     elif policy == "default_item":
         primary.update(on_missing="default", default=named("Item", settings.default_item))
@@ -95,13 +107,17 @@ def service_item(name: str, settings: Settings) -> Ref:
 
 
 def payment_method(gateway: str, settings: Settings) -> Ref:
-    """The PaymentMethod of a gateway (payment_method_map, gift cards, else the gateway name)."""
+    """The PaymentMethod of a gateway (payment_method_map, gift cards, else the gateway name).
+
+    Whichever names it, a PaymentMethod missing in QuickBooks is created (docs/mapping.md,
+    "Payment method and deposit account"); QuickBooks gives it the Type NON_CREDIT_CARD.
+    """
     if gateway in settings.payment_method_map:
-        return named("PaymentMethod", settings.payment_method_map[gateway])
-    if gateway == "gift_card":
+        name = settings.payment_method_map[gateway]
+    elif gateway == "gift_card":
         name = settings.gift_card_payment_method
     else:
-        name = gateway.replace("_", " ").title()[:31]  # PaymentMethod.Name: max 31 characters
+        name = gateway.replace("_", " ").title()
     return named("PaymentMethod", name, create={"Name": name})
 
 

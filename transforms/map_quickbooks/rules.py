@@ -28,8 +28,9 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
 
 # Bumped whenever the same input and rules give a different output (every golden file changes).
-# 3: restocked refund lines credit their own item; 4: TxnDate in the record's own zone
-MAPPING_RULES_VERSION = "4"
+# 3: restocked refund lines credit their own item; 4: TxnDate in the record's own zone;
+# 5: a customer with an e-mail is identified by it, names made valid for QuickBooks
+MAPPING_RULES_VERSION = "5"
 
 # QuickBooks DocNumber is at most 21 characters ("String length ... Max:21", error 2050):
 # https://developer.intuit.com/app/developer/qbo/docs/api/accounting/all-entities/invoice
