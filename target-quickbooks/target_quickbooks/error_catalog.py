@@ -8,6 +8,15 @@ human-readable copy and a test keeps both in step. Sources:
   and https://developer.intuit.com/hub/blog/2017/06/08/top-quickbooks-online-api-errors-and-how-to-handle-them
 - throttling (429, "wait 60 seconds before retrying"):
   https://developer.intuit.com/app/developer/qbo/docs/learn/limits-and-throttles
+- validation codes 2030 "Invalid ID", 2040 "Invalid String" ("The String may contain
+  unsupported or illegal chars"), 620, 630: Intuit's IPP error code listing (validation codes
+  2000-4999, general codes 600-1999); 2170 "Invalid Enumeration", 6540 "Deposited Transaction
+  cannot be changed": the frequently-returned-errors post above. Names may not contain a colon,
+  tab or newline: Customer business rules,
+  https://developer.intuit.com/app/developer/qbo/docs/api/accounting/all-entities/customer
+
+Guidance names the field to look at (the fault's ``element``, stored with the dead letter) and
+the fix.
 """
 
 from __future__ import annotations
@@ -209,6 +218,55 @@ _ENTRIES = (
         "String length out of range",
         "A text is longer than QuickBooks allows (e.g. DocNumber 21): shorten it in the "
         "mapping rules, then retry.",
+    ),
+    FaultEntry(
+        "2040",
+        ErrorClass.DATA,
+        "Invalid String",
+        "A text field (the element named in the error: a customer DisplayName or name part, an "
+        "item or payment-method Name) holds a character QuickBooks refuses, such as a colon, "
+        "tab or newline. K-Connector replaces them in the names it writes (docs/mapping.md, "
+        "'Names'); if the text comes from a setting (item_map, payment_method_map, "
+        "default_item...) or a reviewed body, remove the character there, then retry.",
+    ),
+    FaultEntry(
+        "2030",
+        ErrorClass.DATA,
+        "Invalid ID",
+        "A reference (the element named in the error) carries an Id that is not a QuickBooks "
+        "Id: check the mapping setting that names it (a tax code, item or account given by Id) "
+        "and use the Id QuickBooks shows, then retry.",
+    ),
+    FaultEntry(
+        "2170",
+        ErrorClass.DATA,
+        "Invalid Enumeration",
+        "A field (the element named in the error, e.g. an item Type, GlobalTaxCalculation or "
+        "a PaymentMethod Type) has a value QuickBooks does not list for it: correct the setting "
+        "that gives it (item_type, tax_mode...), then retry.",
+    ),
+    FaultEntry(
+        "620",
+        ErrorClass.DATA,
+        "Transaction ID cannot be linked",
+        "The document links to a transaction (LinkedTxn, e.g. the invoice a payment applies "
+        "to) that cannot be linked: check that transaction in QuickBooks (voided, another "
+        "customer, already paid), fix it, then retry.",
+    ),
+    FaultEntry(
+        "630",
+        ErrorClass.DATA,
+        "Duplicate Object",
+        "An object with the same unique value (the element named in the error) exists: rename "
+        "or make inactive the other one in QuickBooks, or change the mapping setting, then "
+        "retry.",
+    ),
+    FaultEntry(
+        "6540",
+        ErrorClass.DATA,
+        "Deposited Transaction cannot be changed",
+        "The payment or receipt is already in a bank deposit: remove it from the deposit in "
+        "QuickBooks (or leave the change out), then retry.",
     ),
     FaultEntry(
         "2010",
