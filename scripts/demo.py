@@ -215,10 +215,18 @@ def _runs(results: list[JobResult]) -> None:
 def _documents(status: Any) -> None:  # noqa: ANN401 - the operator command's JSON
     if not isinstance(status, dict):
         return
+    rows = sorted(status.get("documents") or [], key=lambda r: str(r.get("entity")))
     say()
-    say("K-Connector's documents in QuickBooks now, by type:")
-    for row in sorted(status.get("documents") or [], key=lambda r: str(r.get("entity"))):
+    say("Documents K-Connector wrote that QuickBooks holds now (distinct QuickBooks Ids), by type:")
+    for row in rows:
         say(f"  {row.get('entity'):<15} {row.get('count'):>6}  ({row.get('status')})")
+    say()
+    say("Store records -> QuickBooks documents (several store customers can be one in QuickBooks):")
+    for row in rows:
+        say(
+            f"  {row.get('entity'):<15} {row.get('records'):>6} records -> "
+            f"{row.get('count'):>6} documents  ({row.get('status')})"
+        )
 
 
 def _dead_letters(letters: Any) -> None:  # noqa: ANN401 - the operator command's JSON
@@ -261,11 +269,71 @@ def _reconciliation(report: Any) -> None:  # noqa: ANN401 - the operator command
     differing = report.get("differing") or []
     note = " (listed in the report)" if differing else ""
     say(f"  {len(days)} day/type rows, {len(differing)} documents whose totals differ{note}")
+    _store_days(report)
     say(f"  Report: {REPORT_DIR.relative_to(ROOT)}/ (HTML with a chart, and CSV)")
 
 
-def summary(results: list[JobResult]) -> None:
-    """The bookkeeper's summary: what ran, what is in QuickBooks, what needs a person."""
+def _store_days(report: dict[str, Any]) -> None:
+    """The source-side check: the store's own figures per store-local day, and over-refunds."""
+    days = report.get("store_days") or []
+    say()
+    say("The store's orders and refunds per store-local day vs QuickBooks by TxnDate (last 12):")
+    header = ("store day", "kind", "records", "store", "docs", "QuickBooks", "difference")
+    say("  {:<11} {:<8} {:>7} {:>12} {:>5} {:>12} {:>11}".format(*header))
+    for day in days[-12:]:
+        say(
+            f"  {day['day']:<11} {day['kind']:<8} {day['records']:>7} {day['store_total']:>12} "
+            f"{day['documents']:>5} {day['qbo_total']:>12} {day['difference']:>11}"
+        )
+    off = [day for day in days if not day.get("matches")]
+    over = report.get("over_refunds") or []
+    say(
+        f"  {len(days)} store days, {len(off)} differ; {len(over)} order(s) refunded more than paid"
+    )
+    for item in over[:SHOWN]:
+        say(
+            f"  - {item['order_id']} ({item['where']}): paid {item['paid']}, refunded "
+            f"{item['refunded']} {item['currency']}"
+        )
+
+
+def strict_report_problems() -> list[dict[str, Any]] | None:
+    """The QuickBooks emulator's strict report (protocol problems K-Connector caused), or None.
+
+    None when the emulator cannot be asked (it is then said so, not taken as clean).
+    """
+    from kconnector_sandbox.qbo.admin_client import strict_report  # noqa: PLC0415 - demo only
+
+    try:
+        return strict_report(f"http://127.0.0.1:{PORTS['qbo']}", timeout=10)
+    except (OSError, ValueError) as exc:
+        say(f"The QuickBooks emulator's strict report could not be read ({type(exc).__name__}).")
+        return None
+
+
+def _strict_report() -> bool:
+    problems = strict_report_problems()
+    say()
+    if problems is None:
+        return False
+    if not problems:
+        say("QuickBooks emulator strict report: empty (no protocol problem in any request).")
+        return True
+    say(f"QuickBooks emulator strict report: {len(problems)} protocol problem(s):")
+    for problem in problems[:SHOWN]:
+        say(
+            f"  - {problem.get('kind')} {problem.get('method')} {problem.get('path')}: "
+            f"{problem.get('detail')}"
+        )
+    return False
+
+
+def summary(results: list[JobResult]) -> bool:
+    """The bookkeeper's summary: what ran, what is in QuickBooks, what needs a person.
+
+    Returns:
+        Whether the QuickBooks emulator's strict report is empty.
+    """
     say()
     say("=" * 72)
     say("K-Connector demo: what reached QuickBooks")
@@ -276,9 +344,11 @@ def summary(results: list[JobResult]) -> None:
     _dead_letters(ops("errors", "list")[1])
     _reviews(ops("review", "list")[1])
     _reconciliation(ops("reconcile", "--output-dir", str(REPORT_DIR))[1])
+    clean = _strict_report()
     say("=" * 72)
     if code not in (0, 1):
         say("The target reports a system problem: run `meltano invoke target-quickbooks:status`.")
+    return clean
 
 
 def main() -> int:
@@ -290,10 +360,10 @@ def main() -> int:
         for label, job in JOBS:
             say(f"Running {job} (meltano run)...")
             results.append(run_job(label, job))
-        summary(results)
+        strict_clean = summary(results)
     finally:
         stop_sandbox(sandbox)
-    return 0 if all(r.returncode == 0 for r in results) else 1
+    return 0 if strict_clean and all(r.returncode == 0 for r in results) else 1
 
 
 if __name__ == "__main__":

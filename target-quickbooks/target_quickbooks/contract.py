@@ -160,6 +160,11 @@ def parse_document(stream: str, record: Mapping[str, Any]) -> MappedDocument | C
     )
 
 
+def source_facts_of(document: MappedDocument) -> dict[str, Any] | None:
+    """The document's `source` block as a plain dict (for the ledger's JSON column)."""
+    return None if document.source_facts is None else dict(document.source_facts)
+
+
 def _source_facts(record: Mapping[str, Any]) -> Mapping[str, Any] | None:
     facts = record.get("source")
     return MappingProxyType(dict(facts)) if isinstance(facts, dict) else None

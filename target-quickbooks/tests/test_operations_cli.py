@@ -5,7 +5,10 @@ from __future__ import annotations
 import copy
 import csv
 import json
+import socket
+import time
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 import requests
@@ -202,7 +205,9 @@ def test_status_exit_codes_healthy_attention_and_revoked(mapped, qbo, make_confi
     assert healthy.exit_code == 0, healthy.output
     report = json.loads(healthy.output)
     assert report["token"]["check"] == "ok"
-    assert {"entity": "SalesReceipt", "status": "active", "count": 1} in report["documents"]
+    assert {"entity": "SalesReceipt", "status": "active", "count": 1, "records": 1} in report[
+        "documents"
+    ]
 
     conflicted(mapped, emulator, config, run_target)
     attention = invoke("status")
@@ -213,6 +218,52 @@ def test_status_exit_codes_healthy_attention_and_revoked(mapped, qbo, make_confi
     revoked = invoke("--json", "status")
     assert revoked.exit_code == 2
     assert json.loads(revoked.output)["token"]["check"] == "revoked"
+
+
+def test_status_counts_quickbooks_documents_not_ledger_rows(mapped, make_config, run_target, ops):
+    config = make_config()
+    records = [
+        ("customers", mapped.customer(7)),
+        ("sales_receipts", mapped.receipt(1, customer=7)),
+        ("sales_receipts", mapped.receipt(2, customer=7)),
+    ]
+    run_target(config, mapped.lines(records, {"b": 1}))
+
+    result = ops(config)("--json", "status", "--offline")
+
+    documents = json.loads(result.output)["documents"]
+    # One QuickBooks customer, written from one store record (the orders' aliases are not).
+    assert {"entity": "Customer", "status": "active", "count": 1, "records": 1} in documents
+    assert {"entity": "SalesReceipt", "status": "active", "count": 2, "records": 2} in documents
+    table = ops(config)("status", "--offline")
+    assert "Store records -> QuickBooks documents" in table.output
+
+
+def test_status_against_a_closed_port_answers_unreachable_within_seconds(make_config, ops):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed = probe.getsockname()[1]
+    # The delivery backoff of a sync run would wait 2 + 4 + 8 s before giving up.
+    config = make_config(
+        api_url=f"http://127.0.0.1:{closed}",
+        max_attempts=4,
+        min_backoff_seconds=2,
+        max_backoff_seconds=30,
+    )
+    invoke = ops(config)
+
+    started = time.monotonic()
+    result = invoke("--json", "status")
+    elapsed = time.monotonic() - started
+
+    assert elapsed < 5, elapsed
+    assert result.exit_code == 2, result.output
+    token = json.loads(result.output)["token"]
+    assert token["check"] == "unreachable"
+    assert "network failure" in token["detail"]
+    table = invoke("status")
+    assert table.exit_code == 2
+    assert "unreachable" in table.output
 
 
 def test_audit_rows_for_every_operation_of_a_run_carry_before_and_after(
@@ -283,6 +334,75 @@ def test_reconcile_writes_csv_and_html_and_lists_the_document_that_differs(  # n
     assert "<svg" in page
     assert "<script" not in page
     assert "shopify:demo:2#sales_receipt" in page
+
+
+def with_store_figures(record, day, *, txn_date=None):
+    """A mapped receipt carrying its order's `source` block (sold on `day`, store-local)."""
+    record = copy.deepcopy(record)
+    order_id = record["source_id"]
+    total = record["expected"]["total"]
+    record["source"] = {
+        "kind": "order",
+        "canonical_id": order_id,
+        "order_id": order_id,
+        "timestamp": f"{day}T23:30:00Z",
+        "store_timezone": "UTC",
+        "local_date": day,
+        "currency": "USD",
+        "total": total,
+        "tax": record["expected"]["tax"],
+        "amount_paid": total,
+        "amount_refunded": "0.00",
+    }
+    if txn_date is not None:
+        record["body"]["TxnDate"] = txn_date
+    return record
+
+
+def test_reconcile_shows_a_wrong_txn_date_as_two_store_days_off_by_the_same_amount(
+    mapped, make_config, run_target, ops, tmp_path
+):
+    config = make_config()
+    invoke = ops(config)
+    right = with_store_figures(mapped.receipt(1), "2026-11-01")
+    # The mapper dated this one a day late; QuickBooks holds exactly what it was sent.
+    late = with_store_figures(mapped.receipt(2), "2026-11-01", txn_date="2026-11-02")
+    run_target(
+        config, mapped.lines([("sales_receipts", right), ("sales_receipts", late)], {"b": 1})
+    )
+    store = open_store(config["database_url"])
+    try:
+        kept = store.ledger.get(mapped.realm, late["external_id"])
+    finally:
+        store.close()
+    assert kept is not None
+    assert kept.source_facts == late["source"]
+
+    result = invoke("--json", "reconcile", "--output-dir", str(tmp_path / "report"))
+
+    assert result.exit_code == 1, result.output
+    report = json.loads(result.output)
+    assert report["differing"] == []  # each document equals what the mapper expected
+    amount = late["expected"]["total"]
+    assert [
+        (d["day"], d["kind"], d["records"], d["documents"], d["difference"])
+        for d in report["store_days"]
+    ] == [
+        ("2026-11-01", "sales", 2, 1, f"-{amount}"),
+        ("2026-11-02", "sales", 0, 1, amount),
+    ]
+    assert report["over_refunds"] == []
+    with Path(report["store_days_csv"]).open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [(r["day"], r["difference"], r["matches"]) for r in rows] == [
+        ("2026-11-01", f"-{amount}", "no"),
+        ("2026-11-02", amount, "no"),
+    ]
+    page = (tmp_path / "report" / f"reconcile-{mapped.realm}.html").read_text()
+    assert "per store-local day" in page
+    table = invoke("reconcile", "--output-dir", str(tmp_path / "report"))
+    assert table.exit_code == 1
+    assert "store-local day" in table.output
 
 
 def test_a_secret_never_appears_in_the_audit_log_logs_or_ops_output(  # noqa: PLR0913, PLR0917 - pytest fixtures

@@ -86,7 +86,7 @@ def realm() -> str:
 
 def test_schema_is_migrated_to_head_at_start_and_again_is_a_no_op(store_factory):
     store = store_factory()
-    assert current_revision(store.engine) == head_revision() == "0002"
+    assert current_revision(store.engine) == head_revision() == "0004"
     tables = set(sa.inspect(store.engine).get_table_names())
     assert {
         "ledger",

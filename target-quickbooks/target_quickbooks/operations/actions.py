@@ -11,7 +11,12 @@ import dataclasses
 from typing import TYPE_CHECKING, Any
 
 from target_quickbooks import error_catalog, payloads
-from target_quickbooks.contract import DOCUMENT_STREAMS, ContractViolation, parse_document
+from target_quickbooks.contract import (
+    DOCUMENT_STREAMS,
+    ContractViolation,
+    parse_document,
+    source_facts_of,
+)
 from target_quickbooks.planning import WriteKind, WritePlan, body_hash
 from target_quickbooks.reconciliation import reconcile
 from target_quickbooks.recording import Records
@@ -142,6 +147,7 @@ class OperatorActions:
                     expected_total=document.expected.total,
                     expected_tax=document.expected.tax,
                     currency=document.expected.currency,
+                    source_facts=source_facts_of(document),
                 )
             )
             records.audit.append(

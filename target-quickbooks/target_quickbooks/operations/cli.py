@@ -15,14 +15,22 @@ from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 import click
 from singer_sdk.exceptions import ConfigValidationError
 
-from target_quickbooks import error_catalog, qbo_json
-from target_quickbooks.errors import DeliveryError, SystemFaultError, TransientError
+from target_quickbooks import qbo_json
+from target_quickbooks.errors import DeliveryError
 from target_quickbooks.operations import reconcile as reconciliation
 from target_quickbooks.operations.actions import OperatorActionError
 from target_quickbooks.operations.config import OpsConfigError, load_config
 from target_quickbooks.operations.output import Output
-from target_quickbooks.operations.report import write_csv, write_html
+from target_quickbooks.operations.probe import probe_connection
+from target_quickbooks.operations.report import write_csv, write_html, write_source_csvs
 from target_quickbooks.operations.session import OpsSession
+from target_quickbooks.operations.source_reconcile import (
+    SourceDay,
+    SourceReconciliation,
+    reconcile_source,
+    store_day,
+    within,
+)
 from target_quickbooks.operations.status import Health, read_status
 from target_quickbooks.store.audit import AuditFilter
 from target_quickbooks.store.database import current_revision
@@ -35,8 +43,6 @@ if TYPE_CHECKING:
 
 P = ParamSpec("P")
 R = TypeVar("R")
-# A cheap read every QuickBooks company answers (TaxCode is a built-in list).
-_CONNECTION_CHECK = "SELECT * FROM TaxCode STARTPOSITION 1 MAXRESULTS 1"
 _ACCEPT = {"store": Resolution.ACCEPT_STORE, "quickbooks": Resolution.ACCEPT_QUICKBOOKS}
 
 
@@ -101,26 +107,13 @@ def main(ctx: click.Context, config_paths: tuple[Path, ...], *, as_json: bool) -
 # ---------------------------------------------------------------- status
 
 
-def _connection_check(ops: Ops) -> tuple[str, str | None]:
-    try:
-        ops.session.delivery.client.query(_CONNECTION_CHECK)
-    except SystemFaultError as exc:
-        state = "revoked" if exc.code == error_catalog.TOKEN_REVOKED else exc.code
-        return state, f"{exc.message}. {exc.guidance}"
-    except TransientError as exc:
-        return "unreachable", exc.message
-    except DeliveryError as exc:
-        return exc.code, exc.message
-    return "ok", None
-
-
 @main.command()
 @click.option("--offline", is_flag=True, help="Do not check the QuickBooks connection.")
 @click.pass_obj
 @guarded
 def status(ops: Ops, *, offline: bool) -> None:
     """Last run, documents, open reviews and dead letters, connection; exit 0/1/2."""
-    check = None if offline else _connection_check(ops)
+    check = None if offline else probe_connection(ops.session.settings, ops.session.store)
     store = ops.session.store
     result = read_status(
         store,
@@ -146,9 +139,14 @@ def status(ops: Ops, *, offline: bool) -> None:
             ],
         )
         out.table(
-            "Documents in QuickBooks (ledger)",
+            "Documents in QuickBooks written by K-Connector (distinct QuickBooks Ids)",
             ("type", "status", "documents"),
-            [(e, s, n) for (e, s), n in sorted(result.documents.items())],
+            [(e, s, n.documents) for (e, s), n in sorted(result.documents.items())],
+        )
+        out.table(
+            "Store records -> QuickBooks documents (ledger)",
+            ("type", "status", "records", "documents"),
+            [(e, s, n.records, n.documents) for (e, s), n in sorted(result.documents.items())],
         )
         out.table(
             f"Outcomes since {result.recent_since.isoformat(timespec='seconds')}",
@@ -503,87 +501,144 @@ def audit(  # noqa: PLR0913 - one keyword per filter
 
 
 @main.command("reconcile")
-@click.option("--since", help="First TxnDate (YYYY-MM-DD) to include.")
-@click.option("--until", help="Last TxnDate (YYYY-MM-DD) to include.")
+@click.option("--since", help="First day (YYYY-MM-DD, TxnDate or store-local day) to include.")
+@click.option("--until", help="Last day (YYYY-MM-DD, TxnDate or store-local day) to include.")
 @click.option(
     "--output-dir",
     type=click.Path(file_okay=False, path_type=Path),
     default=Path(),
     show_default=True,
-    help="Where reconcile-<realm>.csv and .html are written.",
+    help="Where the reconcile-<realm>*.csv files and reconcile-<realm>.html are written.",
 )
 @click.pass_obj
 @guarded
 def reconcile_command(ops: Ops, since: str | None, until: str | None, output_dir: Path) -> None:
-    """Store totals against QuickBooks' per day and type; CSV and HTML report; 1 if any differ."""
+    """Store against QuickBooks per day: documents, store-local days, refunds; 1 if any differ."""
     realm = ops.session.realm_id
-    entries = [
-        entry
-        for entry in reconciliation.reconcilable(ops.session.store.ledger.documents(realm))
-        if (since is None or reconciliation.day_of(entry) >= since)
-        and (until is None or reconciliation.day_of(entry) <= until)
-    ]
-    quickbooks = reconciliation.read_quickbooks(ops.session.delivery.client, entries)
+
+    def in_range(day: str) -> bool:
+        return (since is None or day >= since) and (until is None or day <= until)
+
+    ledger = reconciliation.reconcilable(ops.session.store.ledger.documents(realm))
+    entries = [entry for entry in ledger if in_range(reconciliation.day_of(entry))]
+    # The store-side check also needs a document dated outside the range whose store day is in
+    # it (a wrong TxnDate is exactly what it looks for).
+    wider = [e for e in ledger if in_range(reconciliation.day_of(e)) or in_range(store_day(e))]
+    quickbooks = reconciliation.read_quickbooks(ops.session.delivery.client, wider)
     rows = reconciliation.compare(entries, quickbooks)
     days = reconciliation.by_day(rows)
+    source = reconcile_source(wider, quickbooks)
+    source_days = within(source.days, since, until)
     output_dir.mkdir(parents=True, exist_ok=True)
-    csv_path, html_path = (
-        output_dir / f"reconcile-{realm}.csv",
-        output_dir / f"reconcile-{realm}.html",
+    paths = {
+        name: output_dir / f"reconcile-{realm}{suffix}"
+        for name, suffix in (
+            ("csv", ".csv"),
+            ("store_days_csv", "-store-days.csv"),
+            ("over_refunds_csv", "-over-refunds.csv"),
+            ("html", ".html"),
+        )
+    }
+    write_csv(paths["csv"], rows)
+    write_source_csvs(
+        paths["store_days_csv"], paths["over_refunds_csv"], source_days, source.over_refunds
     )
-    write_csv(csv_path, rows)
-    write_html(html_path, realm, days, rows)
+    write_html(paths["html"], realm, days, rows, source=source, source_days=source_days)
     differing = [row for row in rows if not row.matches]
+    differing_days = [day for day in source_days if not day.matches]
     if ops.output.as_json:
         ops.output.data(
             {
                 "days": [vars(day) for day in days],
                 "differing": [vars(row) for row in differing],
-                "csv": str(csv_path),
-                "html": str(html_path),
+                "store_days": [_store_day_json(day) for day in source_days],
+                "over_refunds": [vars(o) | {"excess": o.excess} for o in source.over_refunds],
+                "without_store_figures": source.without_store_figures,
+                **{name: str(path) for name, path in paths.items()},
             }
         )
     else:
-        ops.output.table(
-            "Reconciliation per day and type",
+        _reconcile_tables(ops.output, days, differing)
+        _source_tables(ops.output, source_days, source)
+        ops.output.note("report: " + " ".join(str(path) for path in paths.values()))
+    unhealthy = differing or differing_days or source.over_refunds
+    raise SystemExit(Health.ATTENTION if unhealthy else Health.HEALTHY)
+
+
+def _store_day_json(day: SourceDay) -> dict[str, Any]:
+    return vars(day) | {"difference": day.difference, "matches": day.matches}
+
+
+def _reconcile_tables(
+    out: Output,
+    days: list[reconciliation.DayTotals],
+    differing: list[reconciliation.DocumentTotals],
+) -> None:
+    out.table(
+        "Documents: QuickBooks against the mapped totals, per TxnDate and type",
+        ("day", "type", "currency", "documents", "store total", "QuickBooks total", "differing"),
+        [
+            (d.day, d.entity, d.currency, d.documents, d.store_total, d.qbo_total, d.differing)
+            for d in days
+        ],
+    )
+    if differing:
+        out.table(
+            "Documents that differ",
             (
                 "day",
                 "type",
-                "currency",
-                "documents",
+                "external_id",
                 "store total",
                 "QuickBooks total",
-                "differing",
+                "store tax",
+                "QuickBooks tax",
             ),
             [
-                (d.day, d.entity, d.currency, d.documents, d.store_total, d.qbo_total, d.differing)
-                for d in days
+                (r.day, r.entity, r.external_id, r.store_total, r.qbo_total, r.store_tax, r.qbo_tax)
+                for r in differing
             ],
         )
-        if differing:
-            ops.output.table(
-                "Documents that differ",
-                (
-                    "day",
-                    "type",
-                    "external_id",
-                    "store total",
-                    "QuickBooks total",
-                    "store tax",
-                    "QuickBooks tax",
-                ),
-                [
-                    (
-                        r.day,
-                        r.entity,
-                        r.external_id,
-                        r.store_total,
-                        r.qbo_total,
-                        r.store_tax,
-                        r.qbo_tax,
-                    )
-                    for r in differing
-                ],
+
+
+def _source_tables(out: Output, days: list[SourceDay], source: SourceReconciliation) -> None:
+    out.table(
+        "Store against QuickBooks per store-local day (store records vs documents by TxnDate)",
+        (
+            "store day",
+            "kind",
+            "currency",
+            "records",
+            "store total",
+            "documents",
+            "QuickBooks total",
+            "difference",
+        ),
+        [
+            (
+                d.day,
+                d.kind,
+                d.currency,
+                d.records,
+                d.store_total,
+                d.documents,
+                d.qbo_total,
+                d.difference,
             )
-        ops.output.note(f"report: {csv_path} {html_path}")
-    raise SystemExit(Health.ATTENTION if differing else Health.HEALTHY)
+            for d in days
+        ],
+    )
+    if source.over_refunds:
+        out.table(
+            "Orders refunded more than paid",
+            ("order", "where", "currency", "paid", "refunded", "excess"),
+            [
+                (o.order_id, o.where, o.currency, o.paid, o.refunded, o.excess)
+                for o in source.over_refunds
+            ],
+        )
+    if source.without_store_figures:
+        out.note(
+            f"{source.without_store_figures} document(s) carry no store figures (written before "
+            "the ledger kept them): left out of the store-local days."
+        )

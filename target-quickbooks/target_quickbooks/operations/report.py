@@ -15,6 +15,11 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from target_quickbooks.operations.reconcile import DayTotals, DocumentTotals
+    from target_quickbooks.operations.source_reconcile import (
+        OverRefund,
+        SourceDay,
+        SourceReconciliation,
+    )
 
 CSV_HEADER = (
     "day",
@@ -28,6 +33,18 @@ CSV_HEADER = (
     "qbo_tax",
     "matches",
 )
+STORE_DAYS_CSV_HEADER = (
+    "day",
+    "kind",
+    "currency",
+    "store_records",
+    "store_total",
+    "qbo_documents",
+    "qbo_total",
+    "difference",
+    "matches",
+)
+OVER_REFUNDS_CSV_HEADER = ("order_id", "where", "currency", "paid", "refunded", "excess")
 _BAR_HEIGHT = 14
 _CHART_WIDTH = 360
 _LABEL_WIDTH = 220
@@ -59,6 +76,47 @@ def write_csv(path: Path, rows: list[DocumentTotals]) -> None:
                     "yes" if row.matches else "no",
                 )
             )
+
+
+def store_day_cells(day: SourceDay) -> tuple[str, ...]:
+    """One store-local day's cells, in `STORE_DAYS_CSV_HEADER` order."""
+    return (
+        day.day,
+        day.kind,
+        day.currency,
+        str(day.records),
+        str(day.store_total),
+        str(day.documents),
+        str(day.qbo_total),
+        str(day.difference),
+        "yes" if day.matches else "no",
+    )
+
+
+def over_refund_cells(over: OverRefund) -> tuple[str, ...]:
+    """One over-refunded order's cells, in `OVER_REFUNDS_CSV_HEADER` order."""
+    return (
+        over.order_id,
+        over.where,
+        over.currency,
+        str(over.paid),
+        str(over.refunded),
+        str(over.excess),
+    )
+
+
+def write_source_csvs(
+    days_path: Path, refunds_path: Path, days: list[SourceDay], over_refunds: list[OverRefund]
+) -> None:
+    """The store-side check as two CSVs: per store-local day, and over-refunded orders."""
+    for path, header, rows in (
+        (days_path, STORE_DAYS_CSV_HEADER, [store_day_cells(d) for d in days]),
+        (refunds_path, OVER_REFUNDS_CSV_HEADER, [over_refund_cells(o) for o in over_refunds]),
+    ):
+        with path.open("w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(header)
+            writer.writerows(rows)
 
 
 def bar_chart(days: list[DayTotals]) -> str:
@@ -107,8 +165,59 @@ def _table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
-def render_html(realm_id: str, days: list[DayTotals], rows: list[DocumentTotals]) -> str:
-    """The report page (no scripts, no external resources)."""
+def _source_section(source: SourceReconciliation | None, days: list[SourceDay] | None) -> str:
+    if source is None:
+        return ""
+    days = source.days if days is None else days
+    differing = [d for d in days if not d.matches]
+    verdict = (
+        f"{len(differing)} of {len(days)} store days differ; "
+        f"{len(source.over_refunds)} order(s) refunded more than paid."
+    )
+    if source.without_store_figures:
+        verdict += (
+            f" {source.without_store_figures} document(s) written before the store's figures "
+            "were kept are left out."
+        )
+    return (
+        "<h2>Store against QuickBooks per store-local day</h2>"
+        "<p>The store's order and refund totals (from the records as read, on the store's own "
+        "day) against the TotalAmt of the QuickBooks documents on their TxnDate.</p>"
+        f"<p>{escape(verdict)}</p>"
+        + _table(
+            (
+                "store day",
+                "kind",
+                "currency",
+                "store records",
+                "store total",
+                "QuickBooks documents",
+                "QuickBooks total",
+                "difference",
+                "matches",
+            ),
+            [store_day_cells(d) for d in days],
+        )
+        + "<h2>Orders refunded more than paid</h2>"
+        + _table(
+            ("order", "where", "currency", "paid", "refunded", "excess"),
+            [over_refund_cells(o) for o in source.over_refunds],
+        )
+    )
+
+
+def render_html(
+    realm_id: str,
+    days: list[DayTotals],
+    rows: list[DocumentTotals],
+    *,
+    source: SourceReconciliation | None = None,
+    source_days: list[SourceDay] | None = None,
+) -> str:
+    """The report page (no scripts, no external resources).
+
+    `source` (and the store days in range, `source_days`) adds the store-side check.
+    """
     differing = [row for row in rows if not row.matches]
     summary = _table(
         ("day", "type", "currency", "documents", "store total", "QuickBooks total", "differing"),
@@ -162,12 +271,22 @@ def render_html(realm_id: str, days: list[DayTotals], rows: list[DocumentTotals]
         "td,th{border:1px solid #ccc;padding:2px 6px;text-align:right}</style></head><body>"
         f"<h1>Reconciliation, company {escape(realm_id)}</h1><p>{escape(verdict)}</p>"
         f"{bar_chart(days)}<h2>Per day and document type</h2>{summary}"
-        f"<h2>Documents that differ</h2>{details}</body></html>"
+        f"<h2>Documents that differ</h2>{details}"
+        f"{_source_section(source, source_days)}"
+        "</body></html>"
     )
 
 
-def write_html(
-    path: Path, realm_id: str, days: list[DayTotals], rows: list[DocumentTotals]
+def write_html(  # noqa: PLR0913 - render_html's arguments and the file
+    path: Path,
+    realm_id: str,
+    days: list[DayTotals],
+    rows: list[DocumentTotals],
+    *,
+    source: SourceReconciliation | None = None,
+    source_days: list[SourceDay] | None = None,
 ) -> None:
     """Write `render_html` to a file."""
-    path.write_text(render_html(realm_id, days, rows), encoding="utf-8")
+    path.write_text(
+        render_html(realm_id, days, rows, source=source, source_days=source_days), encoding="utf-8"
+    )

@@ -36,13 +36,21 @@ class TokenState:
 
 
 @dataclass(frozen=True)
+class DocumentCount:
+    """One type and status: store records in the ledger, and the QuickBooks documents they are."""
+
+    records: int
+    documents: int
+
+
+@dataclass(frozen=True)
 class Status:
     """A company's sync at a glance."""
 
     realm_id: str
     schema_revision: str | None
     last_activity: datetime | None
-    documents: dict[tuple[str, str], int]
+    documents: dict[tuple[str, str], DocumentCount]
     recent_outcomes: dict[tuple[str, str], int]
     recent_since: datetime
     open_reviews: int
@@ -67,8 +75,14 @@ class Status:
             "exit_code": int(self.health),
             "schema_revision": self.schema_revision,
             "last_activity": _iso(self.last_activity),
+            # count: distinct QuickBooks Ids (what QuickBooks holds); records: ledger rows.
             "documents": [
-                {"entity": entity, "status": status, "count": count}
+                {
+                    "entity": entity,
+                    "status": status,
+                    "count": count.documents,
+                    "records": count.records,
+                }
                 for (entity, status), count in sorted(self.documents.items())
             ],
             "recent_outcomes": {
@@ -118,7 +132,10 @@ def read_status(
         realm_id=realm_id,
         schema_revision=schema_revision,
         last_activity=store.audit.last_at(realm_id),
-        documents=store.ledger.counts(realm_id),
+        documents={
+            key: DocumentCount(records, documents)
+            for key, (records, documents) in store.ledger.document_counts(realm_id).items()
+        },
         recent_outcomes=store.audit.outcome_counts(realm_id, since),
         recent_since=since,
         open_reviews=store.reviews.open_count(realm_id),

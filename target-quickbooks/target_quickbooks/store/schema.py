@@ -25,6 +25,8 @@ ledger = sa.Table(
     sa.Column("expected_total", sa.String(40), nullable=True),
     sa.Column("expected_tax", sa.String(40), nullable=True),
     sa.Column("currency", sa.String(3), nullable=True),
+    # 0004 (additive, nullable): the mapped record's `source` block (the store's own figures)
+    sa.Column("source_facts", sa.JSON, nullable=True),
 )
 
 oauth_tokens = sa.Table(
