@@ -12,7 +12,9 @@ QuickBooks emulator keeps one valid for a grace period; Intuit does not document
 the configured token is tried next.
 
 ``invalid_grant`` (expired or revoked) is a system error with the reconnect steps; tokens never
-appear in a log line, an exception or an audit row.
+appear in a log line, an exception or an audit row (each token received is registered with the
+shared log redaction, `kconnector_canonical.redaction`). The refresh token is never re-posted to
+another host: a redirect off the token endpoint's host stops the run (`GuardedSession`).
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ from typing import TYPE_CHECKING, Any
 import backoff
 import requests
 
+from kconnector_canonical.http_session import CrossHostRedirectError
+from kconnector_canonical.redaction import register_secret
 from target_quickbooks import error_catalog
 from target_quickbooks.errors import SystemFaultError, TransientError
 from target_quickbooks.retry_policy import parse_retry_after, retry_waits
@@ -100,6 +104,9 @@ class TokenManager:
         self._access_token: str | None = None
         self._refresh_at: datetime | None = None
         stored = vault.load(settings.realm_id)
+        if stored is not None:
+            register_secret(stored.refresh_token)
+            register_secret(stored.access_token)
         if stored is not None and stored.access_token and stored.expires_at is not None:
             self._access_token = stored.access_token
             self._refresh_at = stored.expires_at - _DEFAULT_MARGIN
@@ -183,6 +190,17 @@ class TokenManager:
                 headers={"Accept": "application/json"},
                 timeout=(CONNECT_TIMEOUT_SECONDS, _TOKEN_TIMEOUT_SECONDS),
             )
+        except CrossHostRedirectError:
+            msg = "the token endpoint redirected to another host; the refresh token was not sent"
+            raise SystemFaultError(
+                msg,
+                code=error_catalog.UNKNOWN_RESPONSE,
+                guidance=(
+                    "Set token_url to the token endpoint itself (Intuit's is "
+                    "https://oauth.platform.intuit.com/oauth2/v1/tokens/bearer); K-Connector "
+                    "never sends credentials to a host it was redirected to."
+                ),
+            ) from None
         except (requests.ConnectionError, requests.Timeout) as exc:
             msg = f"token endpoint unreachable ({type(exc).__name__})"
             raise TransientError(msg, code="network", guidance="Retried with backoff.") from None
@@ -204,6 +222,8 @@ class TokenManager:
                 raise SystemFaultError(
                     msg, code=error_catalog.UNKNOWN_RESPONSE, guidance=RECONNECT_STEPS
                 )
+            register_secret(body["access_token"])
+            register_secret(refresh)
             return TokenGrant(
                 access_token=body["access_token"],
                 refresh_token=refresh,

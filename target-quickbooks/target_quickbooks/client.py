@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import backoff
 import requests
 
+from kconnector_canonical.http_session import CrossHostRedirectError
 from target_quickbooks import error_catalog, qbo_json
 from target_quickbooks.auth import RECONNECT_STEPS
 from target_quickbooks.error_catalog import Action, action_for_status, entry_for_fault
@@ -271,6 +272,16 @@ class QuickBooksClient:
                     headers=headers,
                     timeout=self._timeout,
                 )
+        except CrossHostRedirectError:
+            msg = "QuickBooks' address redirected to another host; the access token was not sent"
+            raise SystemFaultError(
+                msg,
+                code=error_catalog.UNKNOWN_RESPONSE,
+                guidance=(
+                    "Set api_url to the API's own address (or leave it unset for Intuit's); "
+                    "K-Connector never sends credentials to a host it was redirected to."
+                ),
+            ) from None
         except RateLimitWaitError:
             msg = "client-side rate limiter could not admit the request in time"
             raise TransientError(

@@ -22,17 +22,11 @@ import dataclasses
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from target_quickbooks import (
-    document_diff,
-    error_catalog,
-    merge,
-    merge_plan,
-    payloads,
-    refund_guard,
-)
+from target_quickbooks import document_diff, error_catalog, merge, merge_plan, payloads
 from target_quickbooks.contract import (
     ContractViolation,
     Operation,
+    source_facts_of,
 )
 from target_quickbooks.errors import (
     ConflictError,
@@ -64,7 +58,7 @@ from target_quickbooks.references import find_refs
 from target_quickbooks.request_ids import content_hash, write_request_id
 from target_quickbooks.store.audit import AuditEntry
 from target_quickbooks.store.dead_letters import DeadLetter
-from target_quickbooks.store.ledger import LedgerEntry, LedgerStatus
+from target_quickbooks.store.ledger import ALIAS_BODY_HASH, LedgerEntry, LedgerStatus
 from target_quickbooks.store.review_queue import ReviewItem
 from target_quickbooks.writer import PlanWriter, WriteOutcome
 
@@ -361,7 +355,6 @@ class DeliveryEngine:
             records.audit.append(
                 self._audit(document, document.operation.value, reason, qbo_id=_id_of(entry))
             )
-        to_write = self._guard_refunds(to_write, records)
         bodies = self._resolve(to_write, records)
         unknown = [
             document
@@ -388,28 +381,6 @@ class DeliveryEngine:
         records.commit(self._store, self._realm)
         while plans:
             plans = self._record(self._writer.execute(plans))
-
-    def _guard_refunds(
-        self, to_write: list[tuple[MappedDocument, str]], records: Records
-    ) -> list[tuple[MappedDocument, str]]:
-        """Dead-letter refunds that would refund more than their order was paid (refund_guard)."""
-        upserts = [d for d, _ in to_write if d.operation is Operation.UPSERT]
-        orders = refund_guard.refund_orders(upserts)
-        if not orders:
-            return to_write
-        entries = self._store.ledger.order_documents(self._realm, orders)
-        refused = refund_guard.wave_set_aside(upserts, entries)
-        for document, _ in to_write:
-            verdict = refused.get(document.external_id)
-            if verdict is not None:
-                error = DataError(
-                    verdict.message,
-                    code=error_catalog.REFUND_EXCEEDS_PAID,
-                    element=verdict.field,
-                    guidance=verdict.guidance,
-                )
-                self._letter(records, document, error, operation="refund_guard")
-        return [(d, digest) for d, digest in to_write if d.external_id not in refused]
 
     def _refusals(self, documents: list[MappedDocument]) -> dict[str, int]:
         """Earlier definitive refusals, for documents with an open dead letter only."""
@@ -536,6 +507,7 @@ class DeliveryEngine:
                 expected_total=source.expected.total,
                 expected_tax=source.expected.tax,
                 currency=source.expected.currency,
+                source_facts=source_facts_of(source),
             )
         )
         alias = self._customer_alias(plan)
@@ -593,7 +565,7 @@ class DeliveryEngine:
             entity="Customer",
             qbo_id=str(customer["value"]),
             sync_token="",
-            body_hash="alias",
+            body_hash=ALIAS_BODY_HASH,
             status=LedgerStatus.ACTIVE,
             source_updated_at=source.source_updated_at,
         )

@@ -9,6 +9,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from kconnector_canonical.url_policy import base_url_problem
 from singer_sdk.exceptions import ConfigValidationError
 
 from target_quickbooks.store.tokens import TokenCipher
@@ -102,6 +103,7 @@ class Settings:
     alert_command: str | None
     alert_url: str | None
     token_encryption_key: str | None = None
+    allow_insecure_http: bool = False
 
     @property
     def token_keys(self) -> tuple[str, ...]:
@@ -172,6 +174,7 @@ class Settings:
             alert_command=config.get("alert_command") or None,
             alert_url=config.get("alert_url") or None,
             token_encryption_key=str(config.get("token_encryption_key") or "") or None,
+            allow_insecure_http=config.get("allow_insecure_http") is True,
         )
         errors.extend(settings.cross_field_errors())
         errors.extend(settings.token_key_errors())
@@ -217,8 +220,15 @@ class Settings:
             errors.append("min_backoff_seconds must be positive and at most max_backoff_seconds")
         if self.max_attempts < 1:
             errors.append("max_attempts must be at least 1")
-        if not self.api_url.startswith(("https://", "http://127.0.0.1", "http://localhost")):
-            errors.append("api_url must use https (plain http only for a local sandbox)")
+        # HTTPS, or plain HTTP to loopback (the local emulator) or with the explicit opt-in:
+        # the token endpoint receives the client secret and refresh token, the API the token.
+        errors.extend(
+            problem
+            for name, url in (("api_url", self.api_url), ("token_url", self.token_url))
+            if (
+                problem := base_url_problem(name, url, allow_insecure_http=self.allow_insecure_http)
+            )
+        )
         if self.environment == "production" and self.api_url == SANDBOX_API_URL:
             errors.append("api_url points at the sandbox while environment is production")
         if not self.minor_version.isdigit():

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, NoReturn
 
-import requests
+from kconnector_canonical.http_session import GuardedSession
+from kconnector_canonical.redaction import install_log_redaction, secret_values
 from singer_sdk import typing as th
 from singer_sdk.helpers.capabilities import PluginCapabilities
 from singer_sdk.target_base import Target
@@ -27,6 +28,7 @@ from target_quickbooks.settings import (
     QBO_REQUESTS_PER_MINUTE,
     Settings,
 )
+from target_quickbooks.singer_input import CheckedSingerReader
 from target_quickbooks.sinks import DeadLetterSink, DocumentSink
 from target_quickbooks.store import Store, open_store
 from target_quickbooks.store.audit import AuditEntry
@@ -50,6 +52,8 @@ class TargetQuickBooks(Target):
         PluginCapabilities.STRUCTURED_LOGGING,
     ]
     default_sink_class = DocumentSink
+    # Stops at the first unusable input line (one sentence, exit 1) instead of a traceback.
+    message_reader_class = CheckedSingerReader
 
     config_jsonschema = th.PropertiesList(
         th.Property(
@@ -108,6 +112,17 @@ class TargetQuickBooks(Target):
             th.StringType,
             title="Token endpoint URL",
             description="Override of the OAuth 2.0 token endpoint (e.g. the local emulator).",
+        ),
+        th.Property(
+            "allow_insecure_http",
+            th.BooleanType,
+            default=False,
+            title="Allow insecure HTTP",
+            description=(
+                "Allow a plain http:// api_url or token_url on another machine (a test server "
+                "only): the client secret and tokens would cross the network readable. Plain "
+                "http:// to this machine (localhost, 127.0.0.0/8, ::1) needs no opt-in."
+            ),
         ),
         th.Property(
             "minor_version",
@@ -244,12 +259,17 @@ class TargetQuickBooks(Target):
     def __init__(self, **kwargs: Any) -> None:  # noqa: ANN401 - the SDK's keyword arguments
         """Read the settings once; the QuickBooks connection opens with the first stream."""
         super().__init__(**kwargs)
+        # Before anything is sent: log lines, exceptions and tracebacks are cleaned of the
+        # client secret and tokens (rotated tokens are added as they arrive, see auth).
+        install_log_redaction(
+            secret_values(self.config, self.config_jsonschema), loggers=[self.logger]
+        )
         # Sinks share one engine and drain in order; concurrency lives inside the engine.
         self.max_parallelism = 1
         self.settings = Settings.from_config(self.config)
         self._store: Store | None = None
         self._engine: DeliveryEngine | None = None
-        self._session: requests.Session | None = None
+        self._session: GuardedSession | None = None
 
     # ------------------------------------------------------------ wiring
 
@@ -267,7 +287,9 @@ class TargetQuickBooks(Target):
         """The delivery engine (built on first use)."""
         if self._engine is None:
             settings = self.settings
-            session = requests.Session()
+            # Redirects only within a host (credentials never follow to another), and each
+            # answer within its read timeout in total (a dripping host is cut off and retried).
+            session = GuardedSession()
             self._session = session
             tokens = TokenManager(
                 settings, self.store.tokens, session, audit=self.store.audit, logger=self.logger
@@ -327,11 +349,28 @@ class TargetQuickBooks(Target):
     # ------------------------------------------------------------ ending
 
     def process_endofpipe(self) -> None:
-        """Deliver everything, emit the final STATE, log the run's counts, release resources."""
+        """Deliver everything, emit the final STATE, log the run's counts, release resources.
+
+        When the input stopped at an unusable line, what came before it is delivered and its
+        STATE emitted as usual; then the run ends non-zero with one line naming the line.
+
+        Raises:
+            SystemExit: (1) after the flush, when an input line could not be used.
+        """
         super().process_endofpipe()
         if self._engine is not None:
             self.logger.info("event=run_summary %s", self._engine.counts.as_log())
         self.close()
+        failure = getattr(self.message_reader, "failure", None)
+        if failure is not None:
+            self.logger.error(
+                "target-quickbooks stopped at input line %d, which %s; nothing was written for "
+                "it. The lines before it were delivered and their STATE emitted; fix what "
+                "produces the input (the tap or map-quickbooks) and re-run.",
+                failure.line_number,
+                failure.problem,
+            )
+            raise SystemExit(1)
 
     def close(self) -> None:
         """Release the engine's threads, the HTTP session and the database."""
