@@ -22,7 +22,14 @@ import dataclasses
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from target_quickbooks import document_diff, error_catalog, merge, merge_plan, payloads
+from target_quickbooks import (
+    document_diff,
+    error_catalog,
+    merge,
+    merge_plan,
+    payloads,
+    refund_guard,
+)
 from target_quickbooks.contract import (
     ContractViolation,
     Operation,
@@ -355,6 +362,7 @@ class DeliveryEngine:
             records.audit.append(
                 self._audit(document, document.operation.value, reason, qbo_id=_id_of(entry))
             )
+        to_write = self._guard_refunds(to_write, records)
         bodies = self._resolve(to_write, records)
         unknown = [
             document
@@ -381,6 +389,28 @@ class DeliveryEngine:
         records.commit(self._store, self._realm)
         while plans:
             plans = self._record(self._writer.execute(plans))
+
+    def _guard_refunds(
+        self, to_write: list[tuple[MappedDocument, str]], records: Records
+    ) -> list[tuple[MappedDocument, str]]:
+        """Dead-letter refunds that would refund more than their order was paid (refund_guard)."""
+        upserts = [d for d, _ in to_write if d.operation is Operation.UPSERT]
+        orders = refund_guard.refund_orders(upserts)
+        if not orders:
+            return to_write
+        entries = self._store.ledger.order_documents(self._realm, orders)
+        refused = refund_guard.wave_set_aside(upserts, entries)
+        for document, _ in to_write:
+            verdict = refused.get(document.external_id)
+            if verdict is not None:
+                error = DataError(
+                    verdict.message,
+                    code=error_catalog.REFUND_EXCEEDS_PAID,
+                    element=verdict.field,
+                    guidance=verdict.guidance,
+                )
+                self._letter(records, document, error, operation="refund_guard")
+        return [(d, digest) for d, digest in to_write if d.external_id not in refused]
 
     def _refusals(self, documents: list[MappedDocument]) -> dict[str, int]:
         """Earlier definitive refusals, for documents with an open dead letter only."""

@@ -85,6 +85,18 @@ class Ledger:
                     found[row["external_id"]] = _entry(row)
         return found
 
+    def order_documents(self, realm_id: str, order_ids: Iterable[str]) -> list[LedgerEntry]:
+        """Every entry of some orders (external_id `<order id>#<role>`), for the refund guard."""
+        found: list[LedgerEntry] = []
+        with self._engine.connect() as connection:
+            for order_id in sorted(set(order_ids)):
+                prefix = ledger.c.external_id.startswith(f"{order_id}#", autoescape=True)
+                rows = connection.execute(
+                    sa.select(ledger).where(ledger.c.realm_id == realm_id, prefix)
+                ).mappings()
+                found.extend(_entry(row) for row in rows)
+        return found
+
     def documents(self, realm_id: str, entities: Iterable[str] | None = None) -> list[LedgerEntry]:
         """Every entry of a company (optionally of some entities), by external_id."""
         query = sa.select(ledger).where(ledger.c.realm_id == realm_id)
