@@ -33,6 +33,7 @@ from target_quickbooks import (
 from target_quickbooks.contract import (
     ContractViolation,
     Operation,
+    source_facts_of,
 )
 from target_quickbooks.errors import (
     ConflictError,
@@ -64,7 +65,7 @@ from target_quickbooks.references import find_refs
 from target_quickbooks.request_ids import content_hash, write_request_id
 from target_quickbooks.store.audit import AuditEntry
 from target_quickbooks.store.dead_letters import DeadLetter
-from target_quickbooks.store.ledger import LedgerEntry, LedgerStatus
+from target_quickbooks.store.ledger import ALIAS_BODY_HASH, LedgerEntry, LedgerStatus
 from target_quickbooks.store.review_queue import ReviewItem
 from target_quickbooks.writer import PlanWriter, WriteOutcome
 
@@ -536,6 +537,7 @@ class DeliveryEngine:
                 expected_total=source.expected.total,
                 expected_tax=source.expected.tax,
                 currency=source.expected.currency,
+                source_facts=source_facts_of(source),
             )
         )
         alias = self._customer_alias(plan)
@@ -593,7 +595,7 @@ class DeliveryEngine:
             entity="Customer",
             qbo_id=str(customer["value"]),
             sync_token="",
-            body_hash="alias",
+            body_hash=ALIAS_BODY_HASH,
             status=LedgerStatus.ACTIVE,
             source_updated_at=source.source_updated_at,
         )

@@ -20,6 +20,10 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
 
+# The body_hash of an order's ``<order id>#customer`` alias row (delivery.py, `_customer_alias`).
+ALIAS_BODY_HASH = "alias"
+
+
 class LedgerStatus(StrEnum):
     """The state of a document in QuickBooks as last written."""
 
@@ -48,6 +52,9 @@ class LedgerEntry:
     expected_total: Decimal | None = None
     expected_tax: Decimal | None = None
     currency: str | None = None
+    # Since schema 0004: the store's own figures of the document's order or refund (the mapped
+    # record's `source` block, verbatim), for the source-side reconciliation.
+    source_facts: dict[str, Any] | None = None
 
 
 class Ledger:
@@ -109,6 +116,30 @@ class Ledger:
         with self._engine.connect() as connection:
             return {(str(r[0]), str(r[1])): int(r[2]) for r in connection.execute(query)}
 
+    def document_counts(self, realm_id: str) -> dict[tuple[str, str], tuple[int, int]]:
+        """Per (entity, status): (records, documents).
+
+        Records are the mapped external ids the ledger holds (an order's ``#customer`` alias
+        left out: it names a customer another record already wrote); documents are the
+        distinct QuickBooks Ids they point to, i.e. what QuickBooks holds. Many store customers
+        (one per order for guests, or the same person under several records) share one
+        QuickBooks customer, so the two differ.
+        """
+        query = (
+            sa.select(
+                ledger.c.entity,
+                ledger.c.status,
+                sa.func.count(),
+                sa.func.count(sa.distinct(ledger.c.qbo_id)),
+            )
+            .where(ledger.c.realm_id == realm_id, ledger.c.body_hash != ALIAS_BODY_HASH)
+            .group_by(ledger.c.entity, ledger.c.status)
+        )
+        with self._engine.connect() as connection:
+            return {
+                (str(r[0]), str(r[1])): (int(r[2]), int(r[3])) for r in connection.execute(query)
+            }
+
     def put_many(self, entries: Iterable[LedgerEntry]) -> None:
         """Insert or replace entries, in one transaction."""
         entries = list(entries)
@@ -131,6 +162,7 @@ class Ledger:
                     "expected_total": _text(entry.expected_total),
                     "expected_tax": _text(entry.expected_tax),
                     "currency": entry.currency,
+                    "source_facts": entry.source_facts,
                 }
                 updated = connection.execute(
                     sa.update(ledger)
@@ -183,4 +215,5 @@ def _entry(row: RowMapping) -> LedgerEntry:
         expected_total=_amount(row["expected_total"]),
         expected_tax=_amount(row["expected_tax"]),
         currency=row["currency"],
+        source_facts=row["source_facts"],
     )
