@@ -97,7 +97,7 @@ def test_schema_is_migrated_to_head_at_start_and_again_is_a_no_op(store_factory)
         "alembic_version",
     } <= tables
     again = store_factory()
-    assert current_revision(again.engine) == "0002"
+    assert current_revision(again.engine) == "0004"
 
 
 def test_ledger_upsert_replaces_the_entry(store_factory, realm):
@@ -396,10 +396,15 @@ def test_upgrade_from_0001_keeps_every_row_and_the_new_features_work(database_ur
 
     store = open_store(database_url)
     try:
-        assert current_revision(store.engine) == "0002"
+        assert current_revision(store.engine) == "0004"
         entry = store.ledger.get(realm, "e:1")
         assert entry is not None
-        assert (entry.qbo_id, entry.body_hash, entry.pushed_body) == ("7", "h1", None)
+        assert (entry.qbo_id, entry.body_hash, entry.pushed_body, entry.source_facts) == (
+            "7",
+            "h1",
+            None,
+            None,
+        )
         assert entry.snapshot["TotalAmt"] == Decimal("21.64")
         assert store.ledger.count(realm) == 2
         token = store.tokens.load(realm)
