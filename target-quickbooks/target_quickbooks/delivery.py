@@ -61,7 +61,7 @@ from target_quickbooks.planning import (
 from target_quickbooks.reconciliation import reconcile
 from target_quickbooks.recording import Records
 from target_quickbooks.recovery import find_own_documents
-from target_quickbooks.references import find_refs
+from target_quickbooks.references import find_refs, same_person_customers
 from target_quickbooks.request_ids import content_hash, write_request_id
 from target_quickbooks.store.audit import AuditEntry
 from target_quickbooks.store.dead_letters import DeadLetter
@@ -370,6 +370,10 @@ class DeliveryEngine:
             if document.external_id in bodies and _unknown(entries.get(document.external_id))
         ]
         found = find_own_documents(self._client, unknown) if unknown else {}
+        # One person, one customer: an unknown Customer adopts the one with its e-mail.
+        found |= same_person_customers(
+            self._client, [d for d in unknown if d.external_id not in found]
+        )
         refusals = self._refusals([document for document, _ in to_write])
         plans: list[WritePlan] = []
         for document, digest in to_write:

@@ -319,11 +319,22 @@ def rename_key(document: MappedDocument) -> str:
 def keep_unique_name(
     document: MappedDocument, body: dict[str, Any], snapshot: dict[str, Any] | None
 ) -> dict[str, Any]:
-    """Keep the suffixed name QuickBooks holds when the mapper still sends the taken one.
+    """Keep the name QuickBooks holds for a customer it has; the suffixed name for others.
 
-    A customer created as ``"Cool Cars (kc-1a2b3c)"`` because "Cool Cars" was taken would
-    otherwise be refused (6240) on every later update.
+    A Customer's DisplayName names a new customer only (docs/mapping.md, "One person, one
+    customer"): an update keeps QuickBooks' DisplayName, so a customer adopted by its e-mail
+    keeps the bookkeeper's name, one person fed by two stores is not renamed back and forth,
+    and a customer created as ``"Cool Cars (kc-1a2b3c)"`` is not refused (6240) on every later
+    update. An adopted customer (no K-Connector marker yet) also keeps its Notes, ours after.
     """
+    if document.entity == "Customer" and snapshot is not None:
+        kept = dict(body)
+        if snapshot.get("DisplayName"):
+            kept["DisplayName"] = snapshot["DisplayName"]
+        theirs = str(snapshot.get("Notes") or "").strip()
+        if theirs and not payloads.has_marker("Customer", snapshot, document.external_id):
+            kept["Notes"] = f"{theirs}\n{body.get('Notes') or ''}".strip()
+        return kept
     renamed_body = payloads.rename(document.entity, body, rename_key(document))
     if renamed_body is None or snapshot is None:
         return body

@@ -417,3 +417,63 @@ class ReferenceResolver:
             return created.qbo_id
         msg = "no create attempt was made"  # unreachable: `attempts` is never empty
         raise AssertionError(msg)
+
+
+def _email_of(body: Mapping[str, Any]) -> str | None:
+    value = body.get("PrimaryEmailAddr")
+    address = value.get("Address") if isinstance(value, dict) else None
+    return str(address).strip() if address else None
+
+
+def _currency_of(body: Mapping[str, Any]) -> str | None:
+    value = body.get("CurrencyRef")
+    return str(value["value"]) if isinstance(value, dict) and value.get("value") else None
+
+
+def _customers_by_email(client: QuickBooksClient, emails: list[str]) -> list[dict[str, Any]]:
+    candidates: list[dict[str, Any]] = []
+    for start in range(0, len(emails), _IN_CHUNK):
+        chunk = emails[start : start + _IN_CHUNK]
+        page_start = 1
+        while True:
+            page = client.query(
+                query_language.select_in(
+                    "Customer", "PrimaryEmailAddr", chunk, start_position=page_start
+                )
+            )
+            candidates.extend(page)
+            if len(page) < query_language.MAX_RESULTS:
+                break
+            page_start += len(page)
+    return candidates
+
+
+def same_person_customers(
+    client: QuickBooksClient, documents: Iterable[Any]
+) -> dict[str, dict[str, Any]]:
+    """Customers already in QuickBooks for unknown Customer documents, matched by e-mail.
+
+    One person, one customer (docs/mapping.md, "One person, one customer"): a Customer
+    document the ledger does not know (an older rules version's id, or a customer the
+    bookkeeper entered) adopts the active QuickBooks customer with its PrimaryEmailAddr (the
+    oldest Id when several; one in the document's currency when it names one) instead of
+    creating a second one. Returns QuickBooks' documents by external_id.
+    """
+    wanted: dict[str, list[Any]] = {}
+    for document in documents:
+        email = _email_of(document.body) if document.entity == "Customer" else None
+        if email:
+            wanted.setdefault(email.casefold(), []).append(document)
+    if not wanted:
+        return {}
+    found: dict[str, dict[str, Any]] = {}
+    for candidate in sorted(_customers_by_email(client, sorted(wanted)), key=_id_order):
+        email = _email_of(candidate)
+        if email is None or candidate.get("Active") is False:
+            continue
+        for document in wanted.get(email.casefold(), []):
+            currency = (document.body.get("CurrencyRef") or {}).get("value")
+            if currency and _currency_of(candidate) not in {None, currency}:
+                continue
+            found.setdefault(document.external_id, candidate)
+    return found
