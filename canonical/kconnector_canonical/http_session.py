@@ -66,7 +66,7 @@ class GuardedSession(requests.Session):
         total_timeout: float | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        """`total_timeout`: seconds for a whole answer (None: only the per-read timeout)."""
+        """`total_timeout`: seconds for a whole answer; None: each request's read timeout."""
         super().__init__()
         self.total_timeout = total_timeout
         self._clock = clock
@@ -100,11 +100,16 @@ class GuardedSession(requests.Session):
         started = self._clock()
         response = super().send(request, stream=True, **kwargs)
         if not stream:
-            self._read_within_deadline(response, started)
+            total = self.total_timeout
+            if total is None:
+                total = _read_timeout(kwargs.get("timeout"))
+            self._read_within_deadline(response, started, total)
         return response
 
-    def _read_within_deadline(self, response: requests.Response, started: float) -> None:
-        deadline = None if self.total_timeout is None else started + self.total_timeout
+    def _read_within_deadline(
+        self, response: requests.Response, started: float, total: float | None
+    ) -> None:
+        deadline = None if total is None else started + total
         chunks: list[bytes] = []
         try:
             for chunk in _arrivals(response):
@@ -120,9 +125,16 @@ class GuardedSession(requests.Session):
             response.close()
         msg = (
             f"{_where(response.url)} did not finish its answer within "
-            f"{self.total_timeout:g} s (a slow or stalled host)"
+            f"{total:g} s (a slow or stalled host)"
         )
         raise ResponseDeadlineError(msg, response=response)
+
+
+def _read_timeout(timeout: object) -> float | None:
+    """The read part of a `requests` timeout (a number, or a (connect, read) pair)."""
+    if isinstance(timeout, tuple) and len(timeout) == 2:  # noqa: PLR2004 - (connect, read)
+        timeout = timeout[1]
+    return float(timeout) if isinstance(timeout, int | float) else None
 
 
 def _arrivals(response: requests.Response) -> Iterator[bytes]:
