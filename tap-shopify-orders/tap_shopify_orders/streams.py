@@ -62,6 +62,11 @@ HYDRATE_BATCH = 5  # orders per `nodes(ids:)` query when reading their refunds
 FULFILLMENT_BATCH = 25  # fulfillments (each with 10 line items) per `nodes(ids:)` query
 
 
+def wall_clock() -> datetime:
+    """The current time in UTC (the stream's default clock; tests inject their own)."""
+    return datetime.now(UTC)
+
+
 @dataclass(frozen=True)
 class ShopAccess:
     """What the shop and the token allow, read once at the start of a run."""
@@ -91,6 +96,9 @@ class OrdersStream(ShopifyStream):
         # The page size Shopify accepted (lowered from `page_size` on MAX_COST_EXCEEDED), kept
         # for the rest of the run so that only one query per run is refused, not one per window.
         self._accepted_page_size: int | None = None
+        # "Now" for the run's upper bound and the bulk threshold: injectable, so that no test
+        # depends on the wall clock (a fixed start date would otherwise age into the bulk path).
+        self.clock: Callable[[], datetime] = wall_clock
 
     @property
     def check_sorted(self) -> bool:
@@ -105,7 +113,7 @@ class OrdersStream(ShopifyStream):
 
     def get_records(self, context: Context | None) -> Iterable[JSON]:
         """Orders changed since the bookmark minus the lookback, deletions merged in by time."""
-        now = datetime.now(UTC).replace(microsecond=0)
+        now = self.clock().astimezone(UTC).replace(microsecond=0)
         since = self._since(context)
         access = self._shop_access(since, now)
         store = Store(self.settings.shop, access.timezone)

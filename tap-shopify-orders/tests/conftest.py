@@ -8,6 +8,7 @@ import io
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -25,6 +26,23 @@ if TYPE_CHECKING:
 FIXTURES = Path(__file__).parent / "fixtures"
 MOCK_SHOP = "kc-test.myshopify.com"
 MOCK_URL = f"https://{MOCK_SHOP}/admin/api/2026-01/graphql.json"
+# The fake shop's "now": two weeks after `mock_config`'s start date, so the default
+# `bulk_threshold_days` (30) keeps the run on the paged path on any date the suite runs.
+MOCK_NOW = datetime(2026, 11, 15, 12, 0, tzinfo=UTC)
+# The tap's clock per served emulator (by its base URL): the shop's own "now".
+EMULATOR_CLOCKS: dict[str, Callable[[], datetime]] = {}
+
+
+def clock_for(config: dict[str, Any]) -> Callable[[], datetime]:
+    """The clock a tap run uses: the served emulator's shop time, else the fake shop's `MOCK_NOW`.
+
+    No test reads the wall clock: a date fixed in a test never ages into another code path.
+    """
+    api_url = str(config.get("api_url") or "")
+    for base_url, clock in EMULATOR_CLOCKS.items():
+        if api_url.startswith(f"{base_url}/"):
+            return clock
+    return lambda: MOCK_NOW
 
 
 def load_fixture(name: str) -> dict[str, Any]:
@@ -56,6 +74,7 @@ class TapRun:
 def run_tap(config: dict[str, Any], state: dict[str, Any] | None = None, **attrs: Any) -> TapRun:
     """Run a full sync and capture its Singer messages."""
     tap = TapShopifyOrders(config=config, state=copy.deepcopy(state) if state else None)
+    attrs.setdefault("clock", clock_for(config))
     for name, value in attrs.items():
         setattr(tap.streams["orders"], name, value)
     out = io.StringIO()
@@ -92,7 +111,11 @@ def serve_emulator(orders: int, time_scale: float, seed: int = 7) -> Iterator[Em
     """A freshly seeded emulator, served on a free loopback port until the block ends."""
     emulator = build(SandboxOptions(seed=seed, orders=orders, time_scale=time_scale))
     with ServedApp(emulator.app) as served:
-        yield Emulator(emulator, served.url)
+        EMULATOR_CLOCKS[served.url] = emulator.clock.now
+        try:
+            yield Emulator(emulator, served.url)
+        finally:
+            del EMULATOR_CLOCKS[served.url]
 
 
 @pytest.fixture

@@ -88,7 +88,8 @@ def test_refunds_are_emitted_beside_their_order_from_the_same_read(
 
 def count_splits_the_whole_range(variables: dict[str, Any]) -> dict[str, Any]:
     """ordersCount: 99 orders over the whole range (over a window_target of 50), 1 in a part."""
-    wide = "2026-11-01T00:00:00Z" in variables["query"] and "<='2026-11-2" in variables["query"]
+    query = variables["query"]  # the whole range: `mock_config`'s start date to conftest's MOCK_NOW
+    wide = "2026-11-01T00:00:00Z" in query and "<='2026-11-15T12:00:00Z'" in query
     return {"data": {"ordersCount": {"count": 99 if wide else 1, "precision": "EXACT"}}}
 
 
