@@ -80,6 +80,15 @@ chaos: setup meltano
 bench: setup
 	$(VENV)/bin/python bench/run_all.py $(BENCH_ARGS)
 
+# Known vulnerabilities in the locked dependencies (not part of `make test`: it needs network
+# access to the vulnerability database). pip-audit runs from the tool venv, against uv.lock
+# exported as pinned requirements (the workspace's own packages left out).
+audit: $(UV)
+	$(TOOLS)/bin/pip install --quiet "pip-audit>=2.7"
+	$(UV) export --frozen --all-packages --all-extras --no-emit-workspace --no-hashes \
+		--format requirements-txt --output-file $(TOOLS)/audit-requirements.txt
+	$(TOOLS)/bin/pip-audit --strict --disable-pip --no-deps -r $(TOOLS)/audit-requirements.txt
+
 lint: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
