@@ -10,6 +10,7 @@ import singer_sdk.singerlib as singer
 from singer_sdk.helpers.capabilities import CapabilitiesEnum, PluginCapabilities
 from singer_sdk.mapper_base import InlineMapper
 
+from kconnector_canonical.redaction import install_log_redaction, secret_values
 from map_quickbooks.config_schema import CONFIG_SCHEMA
 from map_quickbooks.contract import (
     DEAD_LETTERS,
@@ -58,6 +59,10 @@ class MapQuickBooks(InlineMapper):
             config=config,
             parse_env_config=parse_env_config,
             validate_config=validate_config,
+        )
+        # The same log redaction as every K-Connector plugin (URL credentials, secret settings).
+        install_log_redaction(
+            secret_values(self.config, self.config_jsonschema), loggers=[self.logger]
         )
         self.settings = Settings.from_config(self.config)
         self._schemas_sent = False
