@@ -73,6 +73,11 @@ def test_restart_from_state_dir_keeps_documents_tokens_and_requestids(tmp_path, 
         assert again.status_code == replayed.status_code == 200
         assert again.content == replayed.content
         assert len(second.realms[US_REALM].documents("SalesReceipt")) == 1
+        assert second.strict_report.total == 0  # same body: a legitimate retry
+        other = {"Line": [_line(29.99)], "CustomerRef": {"value": customer["Id"]}}
+        assert after.post("salesreceipt", other, requestid="persist-rid-1").content == again.content
+        kinds = [problem.kind.value for problem in second.strict_report.problems]
+        assert "requestid-reused-with-different-body" in kinds  # the body digest was kept
         assert after.refresh(client.refresh_token).status_code == 200  # the rotated token
         created = after.post("salesreceipt", {"Line": [_line(1)]}).json()["SalesReceipt"]
         assert int(created["Id"]) == int(doomed["Id"]) + 1
