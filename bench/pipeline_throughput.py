@@ -189,6 +189,7 @@ def target_config(qbo: EmulatorProcess, database: Path) -> dict[str, Any]:
         "batch_requests_per_minute": 40,  # idem
         "rate_limit_window_seconds": 0.001,  # per 1 ms, its limiter's smallest window
         "max_concurrency": 10,  # the highest the target accepts
+        "allow_plaintext_tokens": True,  # the sandbox emulator's tokens
     }
 
 

@@ -232,6 +232,7 @@ def run_loader(  # noqa: PLR0913 - the run's knobs
             "rate_limit_window_seconds": 61.0 / time_scale,
             "use_batch_api": loader == "batch",
             "request_timeout_seconds": 30.0,
+            "allow_plaintext_tokens": True,  # the sandbox emulator's tokens
         }
         target = TargetQuickBooks(config=config)
         text = singer_input(loader, documents)

@@ -31,6 +31,7 @@ import requests
 
 from kconnector_sandbox import qbo, shopify, woocommerce
 from kconnector_sandbox.options import SandboxOptions
+from kconnector_sandbox.qbo.admin_client import strict_report
 from kconnector_sandbox.runner import ServedApp
 from kconnector_sandbox.woocommerce.api_keys import Permission
 
@@ -93,6 +94,7 @@ class PipelineRun:
     second_run_routes: dict[str, int]
     first_rc: int
     second_rc: int
+    protocol_problems: list[dict[str, Any]]  # the QuickBooks emulator's strict report, this realm
 
 
 @pytest.fixture(scope="module")
@@ -209,6 +211,7 @@ def pipeline(
             "rate_limit_window_seconds": 61.0 / TIME_SCALE,
             "min_backoff_seconds": 0.05,
             "max_backoff_seconds": 1.0,
+            "allow_plaintext_tokens": True,  # the sandbox emulator's tokens
         }
         for name, config in (("tap", tap_config), ("map", map_config), ("target", target_config)):
             (work / f"{name}.json").write_text(json.dumps(config))
@@ -233,6 +236,11 @@ def pipeline(
         second_run_routes={k: v - before.get(k, 0) for k, v in after.items() if v != before.get(k)},
         first_rc=first_rc,
         second_rc=second_rc,
+        protocol_problems=[
+            problem
+            for problem in strict_report(qbo_url)
+            if f"/v3/company/{realm['realm_id']}/" in problem["path"]
+        ],
     )
 
 
@@ -291,6 +299,12 @@ def _cents(value: object) -> Decimal:
 def test_both_runs_exit_cleanly(pipeline: PipelineRun) -> None:
     assert (pipeline.first_rc, pipeline.second_rc) == (0, 0)
     assert pipeline.orders, "the tap emitted no orders"
+
+
+def test_the_target_makes_no_client_protocol_problems(pipeline: PipelineRun) -> None:
+    # minorversion >= 75, a requestid on every write derived from its body, short batch ids,
+    # queries as application/text: what QuickBooks would hide (or refuse) the emulator reports.
+    assert pipeline.protocol_problems == []
 
 
 def test_every_in_scope_order_is_written_once_as_its_document_type(pipeline: PipelineRun) -> None:

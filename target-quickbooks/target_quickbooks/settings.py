@@ -9,9 +9,10 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from kconnector_canonical.url_policy import base_url_problem
 from singer_sdk.exceptions import ConfigValidationError
 
+from kconnector_canonical.url_policy import base_url_problem
+from target_quickbooks import error_catalog
 from target_quickbooks.store.tokens import TokenCipher
 
 if TYPE_CHECKING:
@@ -41,8 +42,19 @@ DEFAULT_REQUEST_TIMEOUT_SECONDS = 130.0
 CONNECT_TIMEOUT_SECONDS = 10.0
 # One minute plus a second of margin: the server counts arrival times, we count send times.
 DEFAULT_RATE_LIMIT_WINDOW_SECONDS = 61.0
+# A run that finds another one writing to the company waits this long before it stops.
+DEFAULT_WRITER_LEASE_WAIT_SECONDS = 300.0
 
 ENVIRONMENTS = ("sandbox", "production")
+
+TOKEN_KEY_REQUIRED = (
+    f"token_encryption_key is not set ({error_catalog.TOKEN_KEY}): the target keeps QuickBooks' "
+    "refresh and access tokens in its database and will not store them in clear. Generate a "
+    'key with `python -c "from cryptography.fernet import Fernet; '
+    'print(Fernet.generate_key().decode())"` and give it to the target in the '
+    "environment variable TARGET_QUICKBOOKS_TOKEN_ENCRYPTION_KEY, from your secret store, never "
+    "in meltano.yml. Only for the local demo or sandbox: set allow_plaintext_tokens to true"
+)
 
 
 def default_database_url(environ: Mapping[str, str] | None = None) -> str:
@@ -77,6 +89,13 @@ def parse_seconds(name: str, raw: object, default: float) -> tuple[float, str | 
     return value, None
 
 
+def _flag(raw: object) -> bool:
+    # A boolean, or the string Meltano passes from the environment ("true", "1").
+    if isinstance(raw, str):
+        return raw.strip().lower() in {"true", "1", "yes"}
+    return bool(raw)
+
+
 @dataclass(frozen=True, repr=False)
 class Settings:
     """Validated settings (see the README's settings table for each one)."""
@@ -104,6 +123,8 @@ class Settings:
     alert_url: str | None
     token_encryption_key: str | None = None
     allow_insecure_http: bool = False
+    allow_plaintext_tokens: bool = False
+    writer_lease_wait_seconds: float = DEFAULT_WRITER_LEASE_WAIT_SECONDS
 
     @property
     def token_keys(self) -> tuple[str, ...]:
@@ -174,7 +195,11 @@ class Settings:
             alert_command=config.get("alert_command") or None,
             alert_url=config.get("alert_url") or None,
             token_encryption_key=str(config.get("token_encryption_key") or "") or None,
-            allow_insecure_http=config.get("allow_insecure_http") is True,
+            allow_plaintext_tokens=_flag(config.get("allow_plaintext_tokens")),
+            allow_insecure_http=_flag(config.get("allow_insecure_http")),
+            writer_lease_wait_seconds=seconds(
+                "writer_lease_wait_seconds", DEFAULT_WRITER_LEASE_WAIT_SECONDS
+            ),
         )
         errors.extend(settings.cross_field_errors())
         errors.extend(settings.token_key_errors())
@@ -184,9 +209,9 @@ class Settings:
         return settings
 
     def token_key_errors(self) -> list[str]:
-        """token_encryption_key's keys must be Fernet keys (the error names the position)."""
+        """A key (Fernet keys; the error names the position), or the explicit plaintext opt-out."""
         if not self.token_keys:
-            return []
+            return [] if self.allow_plaintext_tokens else [TOKEN_KEY_REQUIRED]
         try:
             TokenCipher(self.token_keys)
         except ValueError as exc:
@@ -218,6 +243,8 @@ class Settings:
             errors.append("request_timeout_seconds must be positive")
         if not 0 < self.min_backoff_seconds <= self.max_backoff_seconds:
             errors.append("min_backoff_seconds must be positive and at most max_backoff_seconds")
+        if self.writer_lease_wait_seconds < 0:
+            errors.append("writer_lease_wait_seconds must be zero or more")
         if self.max_attempts < 1:
             errors.append("max_attempts must be at least 1")
         # HTTPS, or plain HTTP to loopback (the local emulator) or with the explicit opt-in:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from kconnector_canonical.http_session import GuardedSession
-from kconnector_canonical.redaction import install_log_redaction, secret_values
 from singer_sdk import typing as th
 from singer_sdk.helpers.capabilities import PluginCapabilities
 from singer_sdk.target_base import Target
 
+from kconnector_canonical.http_session import GuardedSession
+from kconnector_canonical.redaction import install_log_redaction, secret_values
 from target_quickbooks import error_catalog
 from target_quickbooks.alerts import Alert, send_alert
 from target_quickbooks.auth import TokenManager
@@ -23,6 +23,7 @@ from target_quickbooks.settings import (
     DEFAULT_MINOR_VERSION,
     DEFAULT_RATE_LIMIT_WINDOW_SECONDS,
     DEFAULT_REQUEST_TIMEOUT_SECONDS,
+    DEFAULT_WRITER_LEASE_WAIT_SECONDS,
     QBO_BATCH_REQUESTS_PER_MINUTE,
     QBO_MAX_BATCH_ITEMS,
     QBO_REQUESTS_PER_MINUTE,
@@ -35,6 +36,8 @@ from target_quickbooks.store.audit import AuditEntry
 
 if TYPE_CHECKING:
     from singer_sdk.sinks import Sink
+
+    from target_quickbooks.store.lease import WriterLease
 
 # A duration: a JSON number, or a numeric string as Meltano passes a setting from the
 # environment (its `decimal` kind cannot be serialised into the plugin's config). Parsed, with an
@@ -224,7 +227,31 @@ class TargetQuickBooks(Target):
             title="Token encryption key",
             description=(
                 "Fernet key (32 bytes, urlsafe base64) that encrypts the stored OAuth tokens at "
-                "rest. To rotate: the new key first, then the old one, comma-separated."
+                "rest. To rotate: the new key first, then the old one, comma-separated. "
+                "Required unless allow_plaintext_tokens is set; keep it in the environment "
+                "(TARGET_QUICKBOOKS_TOKEN_ENCRYPTION_KEY) or a secret store, never in meltano.yml."
+            ),
+        ),
+        th.Property(
+            "allow_plaintext_tokens",
+            th.BooleanType,
+            default=False,
+            title="Allow tokens in clear (demo only)",
+            description=(
+                "Store the OAuth tokens unencrypted when no token_encryption_key is set. Only for "
+                "the local demo or sandbox; without a key and without this the target refuses to "
+                "start (TQB-TOKEN-KEY)."
+            ),
+        ),
+        th.Property(
+            "writer_lease_wait_seconds",
+            SECONDS,
+            default=DEFAULT_WRITER_LEASE_WAIT_SECONDS,
+            title="Writer lease wait",
+            description=(
+                "Only one run writes to a company at a time (a lease in the store). A run that "
+                "finds another one writing waits this many seconds, then stops with "
+                "TQB-WRITER-LEASE before writing anything."
             ),
         ),
         th.Property(
@@ -270,6 +297,10 @@ class TargetQuickBooks(Target):
         self._store: Store | None = None
         self._engine: DeliveryEngine | None = None
         self._session: GuardedSession | None = None
+        self._lease: WriterLease | None = None
+        # A sync run writes: it takes the company's writer lease before the engine is built.
+        # The operator commands that only read (status, reconcile) turn this off.
+        self.lease_on_delivery = True
 
     # ------------------------------------------------------------ wiring
 
@@ -286,6 +317,8 @@ class TargetQuickBooks(Target):
     def delivery(self) -> DeliveryEngine:
         """The delivery engine (built on first use)."""
         if self._engine is None:
+            if self.lease_on_delivery:
+                self.hold_writer_lease()
             settings = self.settings
             # Redirects only within a host (credentials never follow to another), and each
             # answer within its read timeout in total (a dripping host is cut off and retried).
@@ -326,6 +359,17 @@ class TargetQuickBooks(Target):
             )
             self._engine = DeliveryEngine(settings, client, store, resolver, self.logger)
         return self._engine
+
+    def hold_writer_lease(self) -> None:
+        """Become the company's only writer, until `close` (waits writer_lease_wait_seconds).
+
+        Raises:
+            WriterLeaseBusyError: another run still writes to the company after the wait.
+        """
+        if self._lease is None:
+            lease = self.store.writer_lease(self.settings.realm_id, logger=self.logger)
+            lease.acquire(self.settings.writer_lease_wait_seconds)
+            self._lease = lease
 
     def get_sink_class(self, stream_name: str) -> type[Sink]:  # noqa: RET503 - stop_run never returns
         """DocumentSink for the document streams, DeadLetterSink for `dead_letters`."""
@@ -378,6 +422,9 @@ class TargetQuickBooks(Target):
             self._engine.close()
         if self._session is not None:
             self._session.close()
+        if self._lease is not None:
+            self._lease.release()
+            self._lease = None
         if self._store is not None:
             self._store.close()
 

@@ -178,6 +178,8 @@ def make_config(qbo, tmp_path: Path):
             "database_url": f"sqlite:///{tmp_path / 'state.db'}",
             "min_backoff_seconds": 0.01,
             "max_backoff_seconds": 0.2,
+            # Sandbox use: tokens in clear (test_target.py covers the encrypted path).
+            "allow_plaintext_tokens": True,
         }
         config.update(overrides)
         return config
@@ -233,6 +235,7 @@ def mocked_qbo(tmp_path: Path, requests_mock):
                 "min_backoff_seconds": 0.001,
                 "max_backoff_seconds": 0.01,
                 "max_attempts": 2,
+                "allow_plaintext_tokens": True,
                 **overrides,
             }
         )

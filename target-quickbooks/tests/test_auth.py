@@ -34,6 +34,7 @@ def settings_for(tmp_path: Path, **overrides) -> Settings:
         "database_url": f"sqlite:///{tmp_path / 'state.db'}",
         "min_backoff_seconds": 0.001,
         "max_backoff_seconds": 0.01,
+        "allow_plaintext_tokens": True,
         **overrides,
     }
     return Settings.from_config(config)

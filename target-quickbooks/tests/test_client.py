@@ -105,6 +105,7 @@ def make_client(tmp_path: Path, requests_mock):
             "min_backoff_seconds": 0.001,
             "max_backoff_seconds": 0.01,
             "max_attempts": 3,
+            "allow_plaintext_tokens": True,
             **overrides,
         }
         settings = Settings.from_config(config)

@@ -34,6 +34,7 @@ SAMPLE_CONFIG = {
     "api_url": "http://127.0.0.1:9",
     "token_url": "http://127.0.0.1:9/oauth2/v1/tokens/bearer",
     "database_url": "sqlite://",
+    "allow_plaintext_tokens": True,
 }
 
 APPLICABLE = SingerTestSuite(

@@ -71,6 +71,7 @@ def test_resolve_needs_exactly_one_decision(tmp_path):
                 "client_secret": "s",
                 "refresh_token": "r",
                 "database_url": f"sqlite:///{tmp_path / 'state.db'}",
+                "allow_plaintext_tokens": True,
             }
         )
     )

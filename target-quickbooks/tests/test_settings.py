@@ -17,6 +17,7 @@ BASE = {
     "client_id": "id",
     "client_secret": "CANARY-SECRET-7f3a9c",
     "refresh_token": "CANARY-REFRESH-7f3a9c",
+    "allow_plaintext_tokens": True,
 }
 
 

@@ -51,12 +51,21 @@ class OpsSession:
             from target_quickbooks.target import TargetQuickBooks  # noqa: PLC0415 - heavy, for actions only
 
             self._target = TargetQuickBooks(config=self.config, validate_config=True)
+            # Reads (the connection check, reconcile) never wait for a running sync.
+            self._target.lease_on_delivery = False
         return self._target.delivery
 
     @property
     def actions(self) -> OperatorActions:
-        """Retry and resolve through the delivery engine."""
-        return OperatorActions(self.delivery)
+        """Retry and resolve through the delivery engine, as the company's only writer.
+
+        Raises:
+            WriterLeaseBusyError: a sync run still writes to the company after the wait.
+        """
+        engine = self.delivery
+        if self._target is not None:
+            self._target.hold_writer_lease()
+        return OperatorActions(engine)
 
     def close(self) -> None:
         """Release the connections and threads."""

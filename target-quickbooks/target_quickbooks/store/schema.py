@@ -102,3 +102,15 @@ review_queue = sa.Table(
     sa.Column("resolved_at", sa.DateTime(timezone=True), nullable=True),
     sa.UniqueConstraint("realm_id", "fingerprint", name="uq_review_queue_fingerprint"),
 )
+
+# 0003: the writer lease, one row per company while a run may write to it (store/lease.py).
+writer_leases = sa.Table(
+    "writer_leases",
+    metadata,
+    sa.Column("realm_id", sa.String(32), primary_key=True),
+    sa.Column("holder_id", sa.String(64), nullable=False),
+    sa.Column("host", sa.String(255), nullable=False),
+    sa.Column("pid", sa.Integer, nullable=False),
+    sa.Column("acquired_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+)
