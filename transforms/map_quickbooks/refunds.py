@@ -12,7 +12,12 @@ money is therefore a RefundReceipt, and an Invoice order's balance reduction a C
 A refund never exceeds what was paid: the money it returned must not exceed its own total, and,
 when the order was among the last orders of the same input (`OrderFacts`), must not exceed what
 the order's payments still cover after its other refunds, and its value must not exceed the
-order's total; otherwise it becomes a MAP-REFUND-EXCEEDS-PAID dead letter.
+order's total; otherwise it becomes a MAP-REFUND-EXCEEDS-PAID dead letter. The order's own list
+of refund transactions counts as "its other refunds" only when it names this refund's
+transactions too: a list under other ids (or listing only the sale) is no identity to count a
+refund by, and would count a refund twice. The check over every refund of an order, each counted
+once by its identity, across runs and whatever the arrival order, is the target's
+(target_quickbooks/refund_guard.py).
 """
 
 from __future__ import annotations
@@ -51,7 +56,15 @@ class OrderFacts:
     refunds: tuple[tuple[str, Decimal], ...]  # (transaction id, amount) of successful refunds
 
     def refundable(self, refund_transaction_ids: frozenset[str]) -> Decimal:
-        """Paid money not yet returned by the order's other refunds."""
+        """Paid money not yet returned by the order's other refunds.
+
+        A refund with transactions that the order's list does not name shows the list uses
+        other ids (or lists only the sale): a refund in it cannot be told from this one, so the
+        list does not count.
+        """
+        listed = {tid for tid, _ in self.refunds}
+        if refund_transaction_ids and not refund_transaction_ids & listed:
+            return self.paid
         others = sum(
             (amount for tid, amount in self.refunds if tid not in refund_transaction_ids),
             Decimal(0),
