@@ -63,7 +63,7 @@ from target_quickbooks.recording import Records
 from target_quickbooks.recovery import find_own_documents
 from target_quickbooks.references import find_refs, same_person_customers
 from target_quickbooks.request_ids import content_hash, write_request_id
-from target_quickbooks.store.audit import AuditEntry
+from target_quickbooks.store.audit import AuditEntry, AuditFilter
 from target_quickbooks.store.dead_letters import DeadLetter
 from target_quickbooks.store.ledger import ALIAS_BODY_HASH, LedgerEntry, LedgerStatus
 from target_quickbooks.store.review_queue import ReviewItem
@@ -155,6 +155,7 @@ class DeliveryEngine:
         self._forced: set[str] = set()
         self._flush_mark = 0
         self.counts = DeliveryCounts()
+        resolver.adopted_customers = self._adopted_customers
 
     @property
     def pending_count(self) -> int:
@@ -374,6 +375,10 @@ class DeliveryEngine:
         found |= same_person_customers(
             self._client, [d for d in unknown if d.external_id not in found]
         )
+        # Two people, one name: new customers' names do not depend on arrival order.
+        new = [d for d in unknown if d.external_id not in found]
+        moved = self._settle_names(new, bodies, records)
+        entries |= self._store.ledger.get_many(self._realm, moved & set(entries))
         refusals = self._refusals([document for document, _ in to_write])
         plans: list[WritePlan] = []
         for document, digest in to_write:
@@ -393,6 +398,49 @@ class DeliveryEngine:
         records.commit(self._store, self._realm)
         while plans:
             plans = self._record(self._writer.execute(plans))
+
+    def _settle_names(
+        self,
+        unknown: list[MappedDocument],
+        bodies: dict[str, dict[str, Any] | None],
+        records: Records,
+    ) -> set[str]:
+        """New customers get their DisplayName by the same-name rule; returns who was renamed."""
+        new = {
+            d.external_id: body
+            for d in unknown
+            if d.entity == "Customer" and (body := bodies.get(d.external_id)) is not None
+        }
+        settled = self._resolver.settle_names(new) if new else None
+        for external_id, name in (settled.names if settled else {}).items():
+            bodies[external_id] = {**new[external_id], "DisplayName": name}
+        for moved in settled.renamed if settled else []:
+            records.audit.append(
+                AuditEntry(
+                    realm_id=self._realm,
+                    operation="rename",
+                    outcome="renamed" if moved.error is None else "failed",
+                    external_id=moved.external_id,
+                    entity="Customer",
+                    qbo_id=str(moved.before.get("Id")),
+                    request_id=moved.request_id,
+                    intuit_tid=moved.intuit_tid,
+                    before=moved.before,
+                    after=moved.after,
+                    message=moved.error or "another customer has the same name",
+                )
+            )
+        return {moved.external_id for moved in settled.renamed} if settled else set()
+
+    def _adopted_customers(self, external_ids: set[str]) -> set[str]:
+        """Which of these customers K-Connector adopted (their audit has an "adopted" row)."""
+        return {
+            external_id
+            for external_id in sorted(external_ids)
+            if self._store.audit.query(
+                self._realm, AuditFilter(external_id=external_id, outcome="adopted", limit=1)
+            )
+        }
 
     def _guard_refunds(
         self, to_write: list[tuple[MappedDocument, str]], records: Records

@@ -233,8 +233,24 @@ def unique_name(entity: str, name: str, key: str) -> str:
     """
     _, limit = UNIQUE_NAME_FIELDS.get(entity, ("", 500))
     suffix = f"(kc-{hashlib.sha256(key.encode()).hexdigest()[:6]})"
+    # Idempotent: a name that already carries this key's suffix is its own unique name.
+    name = name.removesuffix(suffix).rstrip() if name.endswith(suffix) else name
     base = valid_name(name, max(0, limit - len(suffix) - 1))
     return f"{base} {suffix}" if base else suffix
+
+
+def suffix_key(external_id: str) -> str:
+    """The key of a document's ``(kc-xxxxxx)`` suffix: one per identity, whatever creates it.
+
+    A customer gets the same suffix whether its Customer document or an order's reference
+    (``on_missing: create``) creates it (docs/mapping.md, "Two people, one name").
+    """
+    return f"doc:{external_id}"
+
+
+def unique_name_prefix(entity: str, name: str) -> str:
+    """What every ``unique_name(entity, name, key)`` starts with, whatever the key."""
+    return unique_name(entity, name, "")[: -len("(kc-000000)")]
 
 
 def rename(entity: str, body: Mapping[str, Any], key: str) -> dict[str, Any] | None:

@@ -283,8 +283,8 @@ def renamed(plan: WritePlan) -> WritePlan | None:
         return None
     document = plan.document
     body = payloads.rename(document.entity, plan.resolved_body, rename_key(document))
-    if body is None:
-        return None
+    if body is None or body == plan.resolved_body:
+        return None  # no name, or already its unique name: the same write would fail again
     if plan.kind is WriteKind.CREATE:
         payload = payloads.create_payload(
             document.entity, body, document.external_id, version=plan.version
@@ -313,7 +313,7 @@ def renamed(plan: WritePlan) -> WritePlan | None:
 
 def rename_key(document: MappedDocument) -> str:
     """The key of a document's deterministic unique-name suffix."""
-    return f"doc:{document.external_id}"
+    return payloads.suffix_key(document.external_id)
 
 
 def keep_unique_name(

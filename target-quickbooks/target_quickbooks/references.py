@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import re
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, TypeGuard
 
 from target_quickbooks import error_catalog, payloads, query_language
-from target_quickbooks.errors import DataError
+from target_quickbooks.errors import ConflictError, DataError, TransientError
 from target_quickbooks.request_ids import content_hash, write_request_id
 from target_quickbooks.store.ledger import LedgerEntry, LedgerStatus
 
@@ -202,6 +202,40 @@ class UnresolvedReferenceError(DataError):
     """A reference that cannot be resolved under its policy."""
 
 
+# A K-Connector customer's marker in its Notes: ``[kc:customer:... v<version>]``.
+_PERSON_MARKER = re.compile(r"\[kc:(customer:[^\]\s]+?)(?: v[0-9a-f]+)?\]")
+
+
+def _no_adoptions(_external_ids: set[str]) -> set[str]:
+    return set()
+
+
+@dataclass(frozen=True)
+class RenamedCustomer:
+    """A K-Connector customer moved from the plain name to its own ``(kc-xxxxxx)`` name."""
+
+    external_id: str
+    before: dict[str, Any]
+    after: dict[str, Any] | None
+    request_id: str
+    intuit_tid: str | None = None
+    error: str | None = None
+
+
+@dataclass
+class SameNames:
+    """The DisplayName each new customer is created with, and the renames that came first."""
+
+    names: dict[str, str] = field(default_factory=dict)
+    renamed: list[RenamedCustomer] = field(default_factory=list)
+
+
+def _person_of(customer: Mapping[str, Any]) -> str | None:
+    """The external_id of the K-Connector customer this QuickBooks customer is, if one."""
+    found = _PERSON_MARKER.search(str(customer.get("Notes") or ""))
+    return found.group(1) if found else None
+
+
 class ReferenceResolver:
     """Resolves references for one company; the cache lives as long as the resolver."""
 
@@ -219,6 +253,9 @@ class ReferenceResolver:
         self._ledger = ledger
         self._on_created = on_created
         self._cache = LookupCache()
+        # Which K-Connector customers were adopted (they existed before K-Connector and keep
+        # their name); the delivery engine answers from its audit log.
+        self.adopted_customers: Callable[[set[str]], set[str]] = _no_adoptions
 
     @staticmethod
     def _key(entity: str, by: str, value: str) -> tuple[str, str, str]:
@@ -378,8 +415,15 @@ class ReferenceResolver:
     def _create(self, ref: SymbolicRef, path: str, entity: str, create: Mapping[str, Any]) -> str:
         ledger_key = self._created_key(ref)
         body = self.resolve_body(create)
+        key = payloads.suffix_key(ledger_key) if ref.by == "external_id" else ledger_key
+        if entity == "Customer" and ref.by == "external_id" and body.get("DisplayName"):
+            # Two people, one name: the same rule as a Customer document's create.
+            name = self.settle_names({ledger_key: body}).names.get(ledger_key)
+            body = {**body, "DisplayName": name} if name else body
         attempts = [body]
-        renamed = payloads.rename(entity, body, ledger_key)
+        renamed = payloads.rename(entity, body, key)
+        if renamed == body:
+            renamed = None
         if renamed is not None:
             attempts.append(renamed)
         for index, attempt in enumerate(attempts):
@@ -418,6 +462,142 @@ class ReferenceResolver:
         msg = "no create attempt was made"  # unreachable: `attempts` is never empty
         raise AssertionError(msg)
 
+    # ------------------------------------------------------ two people, one name
+
+    def settle_names(self, new: Mapping[str, Mapping[str, Any]]) -> SameNames:
+        """The DisplayName each new customer gets, the same whatever order people arrive in.
+
+        Two people, one name (docs/mapping.md): for a name, the K-Connector customers are the
+        new ones (`new`: external_id -> resolved body) and those QuickBooks holds with our
+        marker under the plain name or their own ``unique_name`` (a customer K-Connector
+        adopted is not one: it existed before and keeps its name). One person keeps the plain
+        name; two or more all get their own ``"<name> (kc-xxxxxx)"``, and a K-Connector
+        customer holding the plain name is renamed to its suffix first. The result depends
+        only on who exists, never on who came first, in one run or across runs.
+        """
+        field_name, limit = payloads.UNIQUE_NAME_FIELDS["Customer"]
+        wanted: dict[str, dict[str, str]] = {}  # casefolded name -> external_id -> name
+        for external_id, body in sorted(new.items()):
+            name = payloads.valid_name(str(body.get(field_name) or ""), limit)
+            if name:
+                wanted.setdefault(name.casefold(), {})[external_id] = name
+        settled = SameNames()
+        if not wanted:
+            return settled
+        holders, others = self._known_people(wanted)
+        adopted = self.adopted_customers(
+            {person for found in holders.values() for person, _ in found}
+        )
+        for folded, names in sorted(wanted.items()):
+            plain = [(p, c) for p, c in holders[folded] if p not in adopted]
+            people = set(names) | others[folded] | {person for person, _ in plain}
+            many = len(people) > 1
+            for external_id, name in names.items():
+                settled.names[external_id] = _suffixed(name, external_id) if many else name
+            if many:
+                settled.renamed.extend(self._rename(p, c) for p, c in sorted(plain, key=_first))
+        return settled
+
+    def _known_people(
+        self, wanted: Mapping[str, Mapping[str, str]]
+    ) -> tuple[dict[str, list[tuple[str, dict[str, Any]]]], dict[str, set[str]]]:
+        """K-Connector customers QuickBooks holds per name: (plain holders, suffixed ones)."""
+        field_name, _ = payloads.UNIQUE_NAME_FIELDS["Customer"]
+        holders: dict[str, list[tuple[str, dict[str, Any]]]] = {folded: [] for folded in wanted}
+        others: dict[str, set[str]] = {folded: set() for folded in wanted}
+        plain_names = sorted({name for names in wanted.values() for name in names.values()})
+        for customer in _query_in(self._client, "Customer", field_name, plain_names):
+            folded = str(customer.get(field_name) or "").casefold()
+            person = _person_of(customer)
+            if folded in wanted and person is not None and person not in wanted[folded]:
+                holders[folded].append((person, customer))
+        for folded, names in sorted(wanted.items()):
+            name = next(iter(names.values()))
+            for customer in _customers_like(self._client, name):
+                person = _person_of(customer)
+                shown = str(customer.get(field_name) or "").casefold()
+                suffixed = person is not None and shown == _suffixed(name, person).casefold()
+                if person is not None and suffixed and person not in names:
+                    others[folded].add(person)
+        return holders, others
+
+    def _rename(self, person: str, customer: dict[str, Any]) -> RenamedCustomer:
+        """Move a K-Connector customer from the plain name to its own suffixed name."""
+        payload = {
+            "Id": str(customer["Id"]),
+            "SyncToken": str(customer.get("SyncToken", "0")),
+            "sparse": True,
+            "DisplayName": _suffixed(str(customer.get("DisplayName") or ""), person),
+        }
+        request_id = write_request_id(
+            self._realm, "Customer", person, "rename", content_hash(payload)
+        )
+        try:
+            document, tid = self._client.write("Customer", payload, request_id=request_id)
+        except (DataError, ConflictError, TransientError) as exc:
+            # The next delivery meets the same plain name and tries again.
+            return RenamedCustomer(person, customer, None, request_id, error=exc.message)
+        entry = self._ledger.get(self._realm, person)
+        if entry is not None and entry.qbo_id == str(document.get("Id")):
+            self._ledger.put_many(
+                [
+                    replace(
+                        entry,
+                        sync_token=str(document.get("SyncToken", entry.sync_token)),
+                        snapshot=document,
+                    )
+                ]
+            )
+        return RenamedCustomer(person, customer, document, request_id, tid)
+
+
+def _first(pair: tuple[str, dict[str, Any]]) -> str:
+    return pair[0]
+
+
+def _suffixed(name: str, external_id: str) -> str:
+    return payloads.unique_name("Customer", name, payloads.suffix_key(external_id))
+
+
+def _query_in(
+    client: QuickBooksClient, entity: str, field_name: str, values: list[str]
+) -> list[dict[str, Any]]:
+    """Every `entity` whose `field_name` is one of `values` (chunked, every page)."""
+    found: list[dict[str, Any]] = []
+    for start in range(0, len(values), _IN_CHUNK):
+        chunk = values[start : start + _IN_CHUNK]
+        page_start = 1
+        while True:
+            page = client.query(
+                query_language.select_in(entity, field_name, chunk, start_position=page_start)
+            )
+            found.extend(page)
+            if len(page) < query_language.MAX_RESULTS:
+                break
+            page_start += len(page)
+    return found
+
+
+def _customers_like(client: QuickBooksClient, name: str) -> list[dict[str, Any]]:
+    """Customers whose DisplayName is `name` with some ``(kc-xxxxxx)`` suffix (every page).
+
+    QuickBooks' query language has ``LIKE`` with ``%`` as its wildcard (data queries page,
+    https://developer.intuit.com/app/developer/qbo/docs/learn/explore-the-quickbooks-online-api/data-queries);
+    the caller checks each answer's exact name.
+    """
+    pattern = query_language.quote(payloads.unique_name_prefix("Customer", name) + "(kc-%")
+    found: list[dict[str, Any]] = []
+    start = 1
+    while True:
+        page = client.query(
+            f"SELECT * FROM Customer WHERE DisplayName LIKE {pattern} "  # noqa: S608 - quoted
+            f"STARTPOSITION {start} MAXRESULTS {query_language.MAX_RESULTS}"
+        )
+        found.extend(page)
+        if len(page) < query_language.MAX_RESULTS:
+            return found
+        start += len(page)
+
 
 def _email_of(body: Mapping[str, Any]) -> str | None:
     value = body.get("PrimaryEmailAddr")
@@ -431,21 +611,7 @@ def _currency_of(body: Mapping[str, Any]) -> str | None:
 
 
 def _customers_by_email(client: QuickBooksClient, emails: list[str]) -> list[dict[str, Any]]:
-    candidates: list[dict[str, Any]] = []
-    for start in range(0, len(emails), _IN_CHUNK):
-        chunk = emails[start : start + _IN_CHUNK]
-        page_start = 1
-        while True:
-            page = client.query(
-                query_language.select_in(
-                    "Customer", "PrimaryEmailAddr", chunk, start_position=page_start
-                )
-            )
-            candidates.extend(page)
-            if len(page) < query_language.MAX_RESULTS:
-                break
-            page_start += len(page)
-    return candidates
+    return _query_in(client, "Customer", "PrimaryEmailAddr", emails)
 
 
 def same_person_customers(
