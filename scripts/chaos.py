@@ -96,6 +96,7 @@ CHECK_LWW = "non-critical edits merged last-write-wins"
 CHECK_UNTOUCHED = "fields only the bookkeeper changed kept"
 CHECK_DEAD_LETTERS = "dead letters carry an error class and guidance"
 CHECK_SECRETS = "no secret in logs or tables"
+CHECK_PROTOCOL = "no client protocol problem in the QuickBooks strict report"
 ADMIN_TIMEOUT = 60
 
 
@@ -975,6 +976,12 @@ def run_chaos(config: ChaosConfig) -> ChaosResult:
         checker = Checker(sandbox, project.target_database, editor.cases, result)
         checker.check()
         checker.check_secrets(secrets, [a.log for a in runner.attempts])
+        problems = sandbox.qbo_strict_report()
+        result.figures["client protocol problems"] = len(problems)
+        result.record(
+            CHECK_PROTOCOL,
+            [f"{p['kind']} {p['method']} {p['path']}: {p['detail']}" for p in problems],
+        )
         figures = result.figures
         figures["kills done"] = sum(1 for a in runner.attempts if a.killed)
         figures["kills that were no-ops (job finished first)"] = sum(

@@ -15,9 +15,11 @@ from pathlib import Path
 from typing import IO, Any
 
 import requests
+from cryptography.fernet import Fernet
 
 from kconnector_sandbox.options import SandboxOptions
 from kconnector_sandbox.qbo import build as build_qbo
+from kconnector_sandbox.qbo.admin_client import strict_report
 from kconnector_sandbox.runner import ServedApp
 from kconnector_sandbox.shopify import build as build_shopify
 from kconnector_sandbox.woocommerce import build as build_woocommerce
@@ -98,6 +100,10 @@ class Sandbox:
         documents: list[dict[str, Any]] = body[entity] if isinstance(body, dict) else body
         return documents
 
+    def qbo_strict_report(self) -> list[dict[str, Any]]:
+        """The client protocol problems the QuickBooks emulator recorded (empty: none)."""
+        return strict_report(self.url("qbo"))
+
     def qbo_requests(self) -> dict[str, Any]:
         """The QuickBooks emulator's request log summary."""
         response = requests.get(f"{self.url('qbo')}/__admin/requests", timeout=30)
@@ -118,6 +124,9 @@ class MeltanoProject:
     # other's files. True: this project's runs get a `.meltano` of their own under `work`, with
     # the installed plugins linked in.
     private_run_dir: bool = False
+    # The target refuses to keep OAuth tokens in clear (TQB-TOKEN-KEY): each project encrypts
+    # them with a key of its own, made for the test.
+    token_encryption_key: str = field(default_factory=lambda: Fernet.generate_key().decode())
 
     @property
     def target_database(self) -> Path:
@@ -144,6 +153,7 @@ class MeltanoProject:
                     f"{self.sandbox.url('qbo')}/oauth2/v1/tokens/bearer"
                 ),
                 "TARGET_QUICKBOOKS_DATABASE_URL": f"sqlite:///{self.target_database}",
+                "TARGET_QUICKBOOKS_TOKEN_ENCRYPTION_KEY": self.token_encryption_key,
             }
         )
         if self.private_run_dir:

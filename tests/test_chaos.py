@@ -106,6 +106,13 @@ def test_no_secret_reaches_a_log_or_the_target_tables(result):
     assert result.checks[chaos.CHECK_SECRETS] == []
 
 
+def test_the_target_makes_no_client_protocol_problems(result):
+    # minorversion, requestid on every write (never reused for another body), batch ids, query
+    # content type: the QuickBooks emulator's strict report stays empty through kills and faults.
+    assert result.checks[chaos.CHECK_PROTOCOL] == []
+    assert result.figures["client protocol problems"] == 0
+
+
 def test_a_failed_check_makes_the_run_fail():
     failed = chaos.ChaosResult(checks={chaos.CHECK_MISSING: ["SH-1001"], chaos.CHECK_KILLS: []})
     assert not failed.ok

@@ -36,6 +36,13 @@ def project(sandbox, tmp_path_factory):
     return MeltanoProject(sandbox=sandbox, work=tmp_path_factory.mktemp("meltano"))
 
 
+@pytest.fixture(autouse=True)
+def no_client_protocol_problems(sandbox):
+    """After each test: the target made no protocol mistake QuickBooks would hide or refuse."""
+    yield
+    assert sandbox.qbo_strict_report() == []
+
+
 def _writes(summary: dict[str, Any]) -> int:
     per_route: dict[str, int] = summary.get("per_route") or summary.get("routes") or {}
     return sum(count for route, count in per_route.items() if route.startswith("POST /v3/"))
