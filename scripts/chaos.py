@@ -27,8 +27,9 @@ What it does (all on loopback, nothing outside this machine):
    review_queue, audit_log): every in-scope order exactly once in QuickBooks (DocNumber
    `SH-<number>` / `WC-<number>`; and every document's `[kc:<external id>]` marker once), totals
    and tax equal to the store's to the cent, the edits handled as docs/conflicts.md says, every
-   dead letter with an error class and guidance, no secret in any log or table. Prints the figures
-   and exits 0 only when every check holds.
+   dead letter with an error class and guidance, no secret in any log or table, and no client
+   protocol problem in the QuickBooks emulator's strict report (docs/sandbox-qbo.md, "Strict
+   report"). Prints the figures and exits 0 only when every check holds.
 
 The target's retry backoff and client-side rate-limit window are divided by the time scale like
 the emulator's windows (`min_backoff_seconds`, `max_backoff_seconds`, `rate_limit_window_seconds`,
