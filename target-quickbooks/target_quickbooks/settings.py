@@ -260,4 +260,11 @@ class Settings:
             errors.append("api_url points at the sandbox while environment is production")
         if not self.minor_version.isdigit():
             errors.append("minor_version must be a number such as 75")
+        elif int(self.minor_version) < int(DEFAULT_MINOR_VERSION):
+            # QuickBooks ignores 1-74 since 2025-08-01 and answers as the base version instead:
+            # the target would read and write fields it did not ask for.
+            errors.append(
+                f"minor_version {self.minor_version} is no longer supported by QuickBooks: "
+                f"use {DEFAULT_MINOR_VERSION} or later (or leave it unset)"
+            )
         return errors

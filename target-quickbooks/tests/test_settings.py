@@ -47,6 +47,7 @@ def test_environment_chooses_the_api_url():
         ({"environment": "production", "api_url": SANDBOX_API_URL}, "api_url"),
         ({"environment": "staging"}, "environment"),
         ({"minor_version": "v75"}, "minor_version"),
+        ({"minor_version": "65"}, "minor_version"),
         ({"refresh_token": ""}, "refresh_token"),
         ({"min_backoff_seconds": "soon"}, "min_backoff_seconds"),
         ({"max_backoff_seconds": True}, "max_backoff_seconds"),
