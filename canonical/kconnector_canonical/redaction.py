@@ -29,11 +29,12 @@ import logging
 import re
 import threading
 import traceback
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, quote_plus
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping
+    from collections.abc import Iterable
 
 MASK = "<redacted>"
 # Shorter values are not masked as literals: masking "abc" would rewrite ordinary words. Real
@@ -122,21 +123,40 @@ def redacted_exception_text(error: BaseException) -> str:
     return redact(str(error))
 
 
-def secret_values(config: Mapping[str, Any], config_schema: Mapping[str, Any]) -> list[str]:
-    """The values of the settings `config_schema` declares `secret: true` (nested included)."""
+def secret_values(config: object, config_schema: Mapping[str, Any]) -> list[str]:
+    """The values of the settings `config_schema` declares `secret: true` (nested included).
+
+    A secret given with the wrong type counts too, as the text it prints as: a client id left
+    unquoted in YAML arrives as a number, and the SDK's config check quotes the invalid value
+    (`918273645546372819 is not of type 'string'`). Every scalar inside a list or object given
+    for a secret is one. `config` that is not a mapping (a config file path) holds none.
+    """
     found: list[str] = []
     properties = config_schema.get("properties")
-    if not isinstance(properties, dict):
+    if not isinstance(properties, dict) or not isinstance(config, Mapping):
         return found
     for name, declared in properties.items():
         if not isinstance(declared, dict) or name not in config:
             continue
         value = config[name]
-        if declared.get("secret") is True and isinstance(value, str):
-            found.append(value)
-        elif isinstance(value, dict):
+        if declared.get("secret") is True:
+            found.extend(_scalars(value))
+        elif isinstance(value, Mapping):
             found.extend(secret_values(value, declared))
     return found
+
+
+def _scalars(value: object) -> list[str]:
+    """Every scalar in `value` as the text it prints as (None and booleans are no secret)."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, Mapping):
+        return [text for item in value.values() for text in _scalars(item)]
+    if isinstance(value, list | tuple):
+        return [text for item in value for text in _scalars(item)]
+    if value is None or isinstance(value, bool):
+        return []
+    return [str(value)]
 
 
 class RedactingFilter(logging.Filter):

@@ -127,6 +127,8 @@ class TapShopifyOrders(Tap):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:  # noqa: ANN401
         """Validate the settings (every problem named) before anything is requested."""
+        # Before the SDK checks the config: its messages quote an invalid value, secret or not.
+        install_log_redaction(secret_values(kwargs.get("config"), self.config_jsonschema))
         super().__init__(*args, **kwargs)
         # Before any request: log lines, exceptions and tracebacks are cleaned of the token.
         install_log_redaction(

@@ -27,6 +27,8 @@ class TapWooCommerceOrders(Tap):
             ConfigValidationError: naming each invalid setting (when validation is on).
         """
         self._store_settings: StoreSettings | None = None
+        # Before the SDK checks the config: its messages quote an invalid value, secret or not.
+        install_log_redaction(secret_values(kwargs.get("config"), self.config_jsonschema))
         super().__init__(*args, **kwargs)
         # Before anything talks to the store: every log line, exception and traceback is
         # cleaned of the consumer key and secret (connection errors carry the full URL).

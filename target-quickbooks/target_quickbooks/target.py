@@ -285,6 +285,8 @@ class TargetQuickBooks(Target):
 
     def __init__(self, **kwargs: Any) -> None:  # noqa: ANN401 - the SDK's keyword arguments
         """Read the settings once; the QuickBooks connection opens with the first stream."""
+        # Before the SDK checks the config: its messages quote an invalid value, secret or not.
+        install_log_redaction(secret_values(kwargs.get("config"), self.config_jsonschema))
         super().__init__(**kwargs)
         # Before anything is sent: log lines, exceptions and tracebacks are cleaned of the
         # client secret and tokens (rotated tokens are added as they arrive, see auth).
