@@ -3,6 +3,11 @@
 The command receives the alert as JSON on stdin (and the message in ``KCONNECTOR_ALERT``);
 the URL receives it as a JSON POST. Neither ever carries a secret. A failing hook is logged and
 does not hide the original error.
+
+The URL is called through `kconnector_canonical.http_session.GuardedSession`, like every other
+request of K-Connector: a redirect to another host is not followed (a webhook URL often is its
+own credential), and the whole answer must arrive within `_HOOK_TIMEOUT_SECONDS`, so a stalled
+or dripping alert endpoint cannot hold a run that is already stopping.
 """
 
 from __future__ import annotations
@@ -15,6 +20,9 @@ from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING
 
 import requests
+
+from kconnector_canonical.http_session import GuardedSession
+from target_quickbooks.settings import CONNECT_TIMEOUT_SECONDS
 
 if TYPE_CHECKING:
     import logging
@@ -57,12 +65,13 @@ def send_alert(
             logger.error("event=alert_failed hook=command error=%s", type(exc).__name__)  # noqa: TRY400 - no traceback needed
     if url:
         try:
-            response = requests.post(
-                url,
-                data=payload,
-                headers={"Content-Type": "application/json"},
-                timeout=_HOOK_TIMEOUT_SECONDS,
-            )
+            with GuardedSession(total_timeout=_HOOK_TIMEOUT_SECONDS) as session:
+                response = session.post(
+                    url,
+                    data=payload,
+                    headers={"Content-Type": "application/json"},
+                    timeout=(CONNECT_TIMEOUT_SECONDS, _HOOK_TIMEOUT_SECONDS),
+                )
             response.raise_for_status()
         except requests.RequestException as exc:
             logger.error("event=alert_failed hook=url error=%s", type(exc).__name__)  # noqa: TRY400 - no traceback needed

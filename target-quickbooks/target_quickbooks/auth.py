@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 import backoff
 import requests
 
-from kconnector_canonical.http_session import CrossHostRedirectError
+from kconnector_canonical.http_session import CrossHostRedirectError, ResponseDeadlineError
 from kconnector_canonical.redaction import register_secret
 from target_quickbooks import error_catalog
 from target_quickbooks.errors import SystemFaultError, TransientError
@@ -202,7 +202,11 @@ class TokenManager:
                 ),
             ) from None
         except (requests.ConnectionError, requests.Timeout) as exc:
-            msg = f"token endpoint unreachable ({type(exc).__name__})"
+            msg = (
+                f"token endpoint too slow ({exc})"
+                if isinstance(exc, ResponseDeadlineError)
+                else f"token endpoint unreachable ({type(exc).__name__})"
+            )
             raise TransientError(msg, code="network", guidance="Retried with backoff.") from None
         return self._grant_from(response)
 

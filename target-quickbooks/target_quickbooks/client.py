@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 import backoff
 import requests
 
-from kconnector_canonical.http_session import CrossHostRedirectError
+from kconnector_canonical.http_session import CrossHostRedirectError, ResponseDeadlineError
 from target_quickbooks import error_catalog, qbo_json
 from target_quickbooks.auth import RECONNECT_STEPS
 from target_quickbooks.error_catalog import Action, action_for_status, entry_for_fault
@@ -295,7 +295,9 @@ class QuickBooksClient:
             requests.exceptions.ChunkedEncodingError,
         ) as exc:
             # The write may have been committed: the retry carries the same requestid.
-            msg = f"network failure ({type(exc).__name__})"
+            # A cut-off answer says so: host, path and deadline (no query, no credential).
+            cause = str(exc) if isinstance(exc, ResponseDeadlineError) else type(exc).__name__
+            msg = f"network failure ({cause})"
             raise TransientError(
                 msg,
                 code="network",
