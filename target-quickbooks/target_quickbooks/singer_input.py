@@ -40,6 +40,10 @@ class InputLineError(Exception):
         super().__init__(f"input line {line_number}: {problem}")
 
 
+class RecordBeforeSchemaError(InputLineError, RecordsWithoutSchemaException):
+    """A RECORD line of a stream whose SCHEMA has not come yet (the SDK's own exception too)."""
+
+
 def parse_message(line: str) -> dict[str, Any]:
     """One Singer message from a line, or `ValueError` saying what is wrong (no content).
 
@@ -96,7 +100,7 @@ class CheckedSingerReader(SimpleSingerReader):
                     raise ValueError(problem)  # noqa: TRY301 - reported like a parse error
                 callback(message)
             except RecordsWithoutSchemaException:
-                self.failure = InputLineError(
+                self.failure = RecordBeforeSchemaError(
                     number,
                     f"is a RECORD of stream {message.get('stream')!r} before that stream's SCHEMA",
                 )

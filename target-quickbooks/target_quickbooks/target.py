@@ -29,7 +29,7 @@ from target_quickbooks.settings import (
     QBO_REQUESTS_PER_MINUTE,
     Settings,
 )
-from target_quickbooks.singer_input import CheckedSingerReader
+from target_quickbooks.singer_input import CheckedSingerReader, InputLineError
 from target_quickbooks.sinks import DeadLetterSink, DocumentSink
 from target_quickbooks.store import Store, open_store
 from target_quickbooks.store.audit import AuditEntry
@@ -401,7 +401,8 @@ class TargetQuickBooks(Target):
         STATE emitted as usual; then the run ends non-zero with one line naming the line.
 
         Raises:
-            SystemExit: (1) after the flush, when an input line could not be used.
+            InputLineError: after the flush, when an input line could not be used (the CLI
+                turns it into exit status 1 after the one-line message).
         """
         super().process_endofpipe()
         if self._engine is not None:
@@ -416,7 +417,21 @@ class TargetQuickBooks(Target):
                 failure.line_number,
                 failure.problem,
             )
-            raise SystemExit(1)
+            raise failure
+
+    @classmethod
+    def invoke(cls, **kwargs: Any) -> None:  # noqa: ANN401 - the SDK's keyword arguments
+        """Run as the SDK does; an unusable input line ends with status 1, not a traceback.
+
+        The line number and the problem were logged in one line by `process_endofpipe`.
+
+        Raises:
+            SystemExit: (1) when an input line could not be used.
+        """
+        try:
+            super().invoke(**kwargs)
+        except InputLineError:
+            raise SystemExit(1) from None
 
     def close(self) -> None:
         """Release the engine's threads, the HTTP session and the database."""
