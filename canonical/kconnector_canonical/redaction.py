@@ -52,7 +52,17 @@ CREDENTIAL_PARAMETERS = (
 )
 # Names that also occur in ordinary `key=value` log fields (`code=3200`): masked only as URL
 # query parameters (after `?` or `&`), e.g. an OAuth authorization `code`.
-URL_ONLY_CREDENTIAL_PARAMETERS = ("code", "token")
+# The signature of a pre-signed storage URL (Shopify's bulk results are served from Google Cloud
+# Storage, `X-Goog-Signature`; S3-style `X-Amz-Signature`; `sig`) is a bearer credential too.
+URL_ONLY_CREDENTIAL_PARAMETERS = (
+    "code",
+    "token",
+    "x-goog-signature",
+    "x-amz-signature",
+    "x-amz-security-token",
+    "signature",
+    "sig",
+)
 CREDENTIAL_HEADERS = ("authorization", "x-shopify-access-token", "cookie", "proxy-authorization")
 
 _QUERY_CREDENTIAL = re.compile(

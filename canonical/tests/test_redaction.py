@@ -53,3 +53,15 @@ def test_filter_cleans_message_arguments_and_the_traceback_of_a_requests_error()
     assert SECRET not in output
     assert "Traceback" in output
     assert "ConnectionError" in output
+
+
+def test_the_signature_of_a_presigned_storage_url_is_masked() -> None:
+    # Shopify serves bulk results from signed storage URLs: the signature is a bearer credential.
+    url = (
+        "https://storage.googleapis.com/shopify-tiers-assets-prod-us-east1/bulk-op.jsonl"
+        "?X-Goog-Algorithm=GOOG4-RSA-SHA256&X-Goog-Expires=604800"
+        "&X-Goog-Signature=8f3a9c0d1e2b4a5f6c7d"
+    )
+    cleaned = SecretRedactor().redact(f"Max retries exceeded with url: {url}")
+    assert "8f3a9c0d1e2b4a5f6c7d" not in cleaned
+    assert "X-Goog-Expires=604800" in cleaned  # only the credential goes

@@ -20,9 +20,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
-import requests
-
 from kconnector_canonical import singer_schema
+from kconnector_canonical.http_session import GuardedSession
 from tap_shopify_orders.bulk import FINISHED_BAD, BulkRunner, group_rows, read_lines
 from tap_shopify_orders.client import SCOPE_FIX, ShopifyStream
 from tap_shopify_orders.connections import complete_order
@@ -57,7 +56,9 @@ JSON = dict[str, Any]
 # (https://shopify.dev/docs/api/usage/access-scopes#orders-permissions).
 DEFAULT_ORDER_HISTORY = timedelta(days=60)
 BULK_STATE_KEY = "bulk_operation"
-DOWNLOAD_TIMEOUT_SECONDS = 300
+DOWNLOAD_TIMEOUT_SECONDS = 300  # one wait for bytes of a bulk result
+# The whole bulk result: an hour reads well over a gigabyte even on a slow line.
+BULK_DOWNLOAD_DEADLINE_SECONDS = 3600.0
 HYDRATE_BATCH = 5  # orders per `nodes(ids:)` query when reading their refunds
 FULFILLMENT_BATCH = 25  # fulfillments (each with 10 line items) per `nodes(ids:)` query
 
@@ -376,15 +377,17 @@ def _found(found: dict[str, JSON], node_id: str) -> JSON:
 
 
 def _fetch_lines(url: str) -> list[str]:
-    # A signed URL on Shopify's storage: the access token is not sent there.
-    with requests.get(url, stream=True, timeout=DOWNLOAD_TIMEOUT_SECONDS) as response:
+    # A signed URL on Shopify's storage: the access token is not sent there. The whole result
+    # must arrive within its deadline (a stalled download is retried, never waited on forever).
+    with GuardedSession(total_timeout=BULK_DOWNLOAD_DEADLINE_SECONDS) as session:
+        response = session.get(url, timeout=DOWNLOAD_TIMEOUT_SECONDS)
         if response.status_code >= 500:  # noqa: PLR2004 - the server error range
             msg = f"bulk result download answered {response.status_code}"
             raise ShopifyRetriableError(msg)
         if response.status_code >= 400:  # noqa: PLR2004 - e.g. an expired URL (kept 7 days)
             msg = f"bulk result download answered {response.status_code}; the next run starts over"
             raise BulkOperationError(msg)
-        return list(read_lines(response.iter_content(chunk_size=1 << 20)))
+        return list(read_lines([response.content]))
 
 
 def _smaller_page(first: int, exc: QueryCostTooHighError) -> int:
