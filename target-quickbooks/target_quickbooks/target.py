@@ -267,8 +267,11 @@ class TargetQuickBooks(Target):
             "alert_url",
             th.StringType,
             title="Alert URL",
+            # Chat and incident webhooks carry their token in the URL (Slack, Teams, PagerDuty).
+            secret=True,
             description=(
-                "URL that receives the alert as a JSON POST when a system error stops the run."
+                "URL that receives the alert as a JSON POST when a system error stops the run "
+                "(a secret: webhook URLs carry their token)."
             ),
         ),
     ).to_dict()
