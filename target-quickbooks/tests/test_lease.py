@@ -7,8 +7,6 @@ run when KCONNECTOR_TEST_DATABASE_URL is set, each in a schema of its own.
 from __future__ import annotations
 
 import logging
-import os
-import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -24,7 +22,6 @@ from target_quickbooks.store.lease import (
 )
 from target_quickbooks.store.schema import writer_leases
 
-POSTGRES_ENV = "KCONNECTOR_TEST_DATABASE_URL"
 REALM = "9130357600000001"
 OTHER_REALM = "9130357600000002"
 START = datetime(2031, 3, 4, 5, 6, 7, tzinfo=UTC)
@@ -47,36 +44,6 @@ class FakeTime:
     def sleep(self, seconds: float) -> None:
         self.elapsed += seconds
         self.now += timedelta(seconds=seconds)
-
-
-@pytest.fixture(
-    params=[
-        "sqlite",
-        pytest.param(
-            "postgresql",
-            marks=pytest.mark.skipif(
-                not os.environ.get(POSTGRES_ENV), reason=f"{POSTGRES_ENV} is not set"
-            ),
-        ),
-    ]
-)
-def database_url(request, tmp_path):
-    """A fresh, empty database for one test."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'store.db'}"
-        return
-    server = sa.engine.make_url(os.environ[POSTGRES_ENV])
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(server)
-    with admin.begin() as connection:
-        connection.execute(sa.text(f"CREATE SCHEMA {schema}"))
-    try:
-        url = server.update_query_dict({"options": f"-csearch_path={schema}"})
-        yield url.render_as_string(hide_password=False)
-    finally:
-        with admin.begin() as connection:
-            connection.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
-        admin.dispose()
 
 
 @pytest.fixture

@@ -7,8 +7,6 @@ dropped afterwards.
 
 from __future__ import annotations
 
-import os
-import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -30,39 +28,7 @@ from target_quickbooks.store.ledger import LedgerEntry, LedgerStatus
 from target_quickbooks.store.review_queue import Resolution, ReviewItem, ReviewStatus
 from target_quickbooks.store.schema import audit_log, oauth_tokens
 
-POSTGRES_ENV = "KCONNECTOR_TEST_DATABASE_URL"
-
 REALM = "9130357600000001"
-
-
-@pytest.fixture(
-    params=[
-        "sqlite",
-        pytest.param(
-            "postgresql",
-            marks=pytest.mark.skipif(
-                not os.environ.get(POSTGRES_ENV), reason=f"{POSTGRES_ENV} is not set"
-            ),
-        ),
-    ]
-)
-def database_url(request, tmp_path):
-    """A fresh, empty database for one test."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'store.db'}"
-        return
-    server = sa.engine.make_url(os.environ[POSTGRES_ENV])
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(server)
-    with admin.begin() as connection:
-        connection.execute(sa.text(f"CREATE SCHEMA {schema}"))
-    try:
-        url = server.update_query_dict({"options": f"-csearch_path={schema}"})
-        yield url.render_as_string(hide_password=False)
-    finally:
-        with admin.begin() as connection:
-            connection.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
-        admin.dispose()
 
 
 @pytest.fixture
