@@ -18,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
+from kconnector_sandbox.woocommerce.gateway_fees import record_payment_fees, record_refund_fees
 from kconnector_sandbox.woocommerce.order_documents import (
     Document,
     IdSequence,
@@ -238,6 +239,7 @@ def _order(  # noqa: PLR0913 - generation context
         ],
     )
     document = build_order_document(facts, cart, compute_order(cart, profile), profile, data.ids)
+    record_payment_fees(document, data.ids)
     if status == "trash":
         document["status"] = "trash"
         document["meta_data"].extend(
@@ -294,6 +296,7 @@ def _try_refund(data: StoreData, order: Document, request: RefundRequest, when: 
     trashed = order["status"] == "trash"
     modified = max(when, parse_gmt(order["date_modified_gmt"]))
     apply_refund(order, refund, modified=modified, timezone=timezone)
+    record_refund_fees(order, refund, data.ids)
     if trashed:
         order["status"] = "trash"
     data.refunds.setdefault(int(order["id"]), []).insert(0, refund)

@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from kconnector_sandbox.woocommerce.data_generator import REFERENCE_DATE, StoreData, new_order
+from kconnector_sandbox.woocommerce.gateway_fees import record_refund_fees
 from kconnector_sandbox.woocommerce.order_documents import (
     parse_gmt,
     refresh_status_flags,
@@ -185,6 +186,7 @@ class StoreState:
                 ids=self._data.ids,
             )
             apply_refund(order, refund, modified=now, timezone=self.profile.timezone)
+            record_refund_fees(order, refund, self._data.ids)
             self._data.refunds.setdefault(order_id, []).insert(0, refund)
             self._emit("order.updated", order)
             return copy.deepcopy(refund)
