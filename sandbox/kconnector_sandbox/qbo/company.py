@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
-from kconnector_sandbox.qbo import fault_catalog, field_rules
+from kconnector_sandbox.qbo import deposits, fault_catalog, field_rules
 from kconnector_sandbox.qbo.entities import SPECS, EntityKind, EntitySpec
 from kconnector_sandbox.qbo.sales_tax import (
     ZERO,
@@ -262,7 +262,7 @@ class Company:
         if spec.kind is EntityKind.READ_ONLY:
             raise fault_catalog.unsupported_operation(operation="Update", entity=entity)
         existing = self._current(entity, body)
-        if body.get("sparse") is True:
+        if body.get("sparse") is True and spec.sparse_update:
             doc = {k: copy.deepcopy(v) for k, v in existing.items() if k not in _SYSTEM_FIELDS}
             doc.update({k: copy.deepcopy(v) for k, v in body.items() if k not in _SYSTEM_FIELDS})
             _keep_only_supplied_tax(doc, body)
@@ -286,6 +286,7 @@ class Company:
             raise fault_catalog.unsupported_operation(operation="Delete", entity=entity)
         existing = self._current(entity, body)
         self._refuse_if_linked(entity, existing["Id"], "deleted")
+        deposits.refuse_if_deposited(self._books(), entity, existing["Id"], "deleted")
         if entity == "Payment":
             self._unapply(existing["Id"])
         del self._docs[entity][existing["Id"]]
@@ -311,6 +312,7 @@ class Company:
             raise fault_catalog.unsupported_operation(operation="Void", entity=entity)
         existing = self._current(entity, body)
         self._refuse_if_linked(entity, existing["Id"], "voided")
+        deposits.refuse_if_deposited(self._books(), entity, existing["Id"], "voided")
         if entity == "Payment":
             self._unapply(existing["Id"])
             existing["UnappliedAmt"] = ZERO
@@ -380,6 +382,19 @@ class Company:
                 "Remove the payment first."
             )
             raise fault_catalog.business_validation(detail)
+
+    def _books(self) -> deposits.Books:
+        return deposits.Books(
+            find=lambda entity, entity_id: self._docs[entity].get(entity_id),
+            resolve=self._resolve,
+            deposits=self._docs["Deposit"].values,
+            home_currency=self.profile.home_currency,
+        )
+
+    def _prepare_deposit(
+        self, doc: dict[str, Any], deposit_id: str, _existing: Document | None
+    ) -> None:
+        deposits.prepare_deposit(self._books(), doc, deposit_id)
 
     # --- validation -------------------------------------------------------
 
@@ -851,4 +866,5 @@ _PREPARERS: dict[str, Callable[[Company, dict[str, Any], str, Document | None], 
     "Account": Company._prepare_account,  # noqa: SLF001
     "PaymentMethod": Company._prepare_payment_method,  # noqa: SLF001
     "Payment": Company._prepare_payment,  # noqa: SLF001
+    "Deposit": Company._prepare_deposit,  # noqa: SLF001
 }

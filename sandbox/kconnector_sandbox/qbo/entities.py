@@ -5,8 +5,9 @@ Operations per entity follow the API reference
 sibling pages): name-list entities (Customer, Item, Account, PaymentMethod) are never deleted,
 they are made inactive (``Active: false``); TaxCode and TaxRate are read-only through the
 Accounting API; transactions can be deleted (``?operation=delete``) and SalesReceipt, Invoice and
-Payment can be voided (``?operation=void``). Field rules (lengths, characters, e-mails, dates,
-amounts) are the table of `kconnector_sandbox.qbo.field_rules`.
+Payment can be voided (``?operation=void``); a Deposit is created, read, updated (never sparse)
+and deleted (its rules: `kconnector_sandbox.qbo.deposits`). Field rules (lengths, characters,
+e-mails, dates, amounts) are the table of `kconnector_sandbox.qbo.field_rules`.
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ class EntitySpec:
     name_namespace: str = ""
     sales_form: bool = False
     voidable: bool = False
+    sparse_update: bool = True  # False: QBO ignores ``sparse`` and needs the whole object
 
     @property
     def path(self) -> str:
@@ -140,6 +142,13 @@ SPECS: Mapping[str, EntitySpec] = MappingProxyType(
                 ),
                 required=("TotalAmt",),
                 voidable=True,
+            ),
+            EntitySpec(
+                "Deposit",
+                EntityKind.TRANSACTION,
+                refs=(RefRule("DepositToAccountRef", "Account", required=True),),
+                required=("Line",),
+                sparse_update=False,  # kconnector_sandbox.qbo.deposits, module docstring
             ),
         )
     }

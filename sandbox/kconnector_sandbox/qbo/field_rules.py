@@ -31,6 +31,8 @@ Sources (the entity reference pages, "Business Rules" and each attribute's "Max 
   DocNumber 21, PrivateNote 4000, CustomerMemo.value 1000, Line.Description 4000,
   BillEmail.Address 100 (EmailAddress, RFC 822), PaymentRefNum 21; TxnDate is an xs:date
   (``YYYY-MM-DD``, optionally with a zone) and must be a real calendar day.
+- Deposit: .../all-entities/deposit: PrivateNote 4000 ("max of 4000 chars"), Line.Description
+  4000, TxnDate an xs:date; its line, account and total rules are `kconnector_sandbox.qbo.deposits`.
 """
 
 from __future__ import annotations
@@ -139,6 +141,7 @@ FIELD_RULES: Mapping[str, tuple[FieldRule, ...]] = MappingProxyType(
         "RefundReceipt": _SALES_FORM,
         "CreditMemo": _SALES_FORM,
         "Payment": (*_TRANSACTION, _text("PaymentRefNum", 21)),
+        "Deposit": (*_TRANSACTION, _text("Line.Description", 4000)),
     }
 )
 

@@ -73,6 +73,8 @@ _ACCOUNTS: tuple[tuple[str, str, str, str], ...] = (
     ("8", "Inventory Asset", "Other Current Asset", "Inventory"),
     ("9", "Cost of Goods Sold", "Cost of Goods Sold", "SuppliesMaterialsCogs"),
     ("10", "Sales Tax Payable", "Other Current Liability", "SalesTaxPayable"),
+    # A new QuickBooks company's chart of accounts has it; processor fees on payouts land here.
+    ("11", "Bank Charges & Fees", "Expense", "BankCharges"),
 )
 
 # (Id, Name, Type, Sku, UnitPrice, income account Id)
