@@ -29,6 +29,7 @@ DOCUMENT_STREAMS: Mapping[str, str] = MappingProxyType(
         "payments": "Payment",
         "refund_receipts": "RefundReceipt",
         "credit_memos": "CreditMemo",
+        "deposits": "Deposit",
     }
 )
 DEAD_LETTER_STREAM = "dead_letters"

@@ -109,6 +109,9 @@ NON_CRITICAL_FIELDS: Final[Mapping[str, frozenset[str]]] = MappingProxyType(
         "RefundReceipt": frozenset(_SALES_FORM_FIELDS),
         "CreditMemo": frozenset(_SALES_FORM_FIELDS),
         "Payment": frozenset({"PrivateNote"}),
+        # Everything but the note is critical: the account, lines and total are the bank line a
+        # bookkeeper matches against the statement.
+        "Deposit": frozenset({"PrivateNote"}),
     }
 )
 _ANY_ENTITY_NON_CRITICAL: Final = frozenset().union(*NON_CRITICAL_FIELDS.values())

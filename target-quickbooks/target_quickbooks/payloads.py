@@ -62,6 +62,7 @@ MARKER_FIELDS: Mapping[str, tuple[str, int]] = {
     "Payment": ("PrivateNote", 4000),
     "RefundReceipt": ("PrivateNote", 4000),
     "CreditMemo": ("PrivateNote", 4000),
+    "Deposit": ("PrivateNote", 4000),
 }
 # Name fields QuickBooks keeps unique (Customer/Vendor/Employee DisplayName share one namespace).
 UNIQUE_NAME_FIELDS: Mapping[str, tuple[str, int]] = {
