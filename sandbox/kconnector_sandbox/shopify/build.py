@@ -36,6 +36,7 @@ from kconnector_sandbox.shopify.model import (
     TrackingInfo,
     gid,
 )
+from kconnector_sandbox.shopify.payments import transaction_fees
 from kconnector_sandbox.shopify.pricing import (
     ZERO,
     Allocation,
@@ -517,6 +518,7 @@ def _materialise_transactions(
 ) -> tuple[OrderTransaction, ...]:
     built: list[OrderTransaction] = []
     for t, tx in enumerate(txs):
+        shop_amount = views.bag(tx.shop, tx.pres).shop_money
         built.append(
             OrderTransaction(
                 id=gid("OrderTransaction", 68_000_000_000_000 + number * 100 + t),
@@ -531,6 +533,9 @@ def _materialise_transactions(
                 parent_transaction=built[tx.parent] if tx.parent is not None else None,
                 authorization_code=f"AUTH{number:06d}{t}" if tx.kind == "AUTHORIZATION" else None,
                 error_code=None,
+                fees=transaction_fees(
+                    number * 100 + t, tx.gateway, tx.kind, tx.status, shop_amount
+                ),
             )
         )
     return tuple(built)

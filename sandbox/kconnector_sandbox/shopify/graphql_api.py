@@ -30,6 +30,7 @@ from graphql import (
 
 from kconnector_sandbox.shopify.bulk import view
 from kconnector_sandbox.shopify.model import Order
+from kconnector_sandbox.shopify.payments_api import wire_payments
 from kconnector_sandbox.shopify.search_syntax import compare, compile_query, parse_time
 from kconnector_sandbox.shopify.versions import public_versions
 
@@ -437,6 +438,7 @@ def load_schema() -> GraphQLSchema:
     schema.get_type("Decimal").serialize = _serialize_decimal  # type: ignore[union-attr]
     schema.get_type("DateTime").serialize = _serialize_datetime  # type: ignore[union-attr]
     schema.get_type("UnsignedInt64").serialize = str  # type: ignore[union-attr]
+    wire_payments(schema, paginate)
     return schema
 
 

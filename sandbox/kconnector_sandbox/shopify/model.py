@@ -152,6 +152,20 @@ class ShippingLine:
 
 
 @dataclass(frozen=True)
+class TransactionFee:
+    """A processor fee on an order transaction (https://shopify.dev/docs/api/admin-graphql/2025-10/objects/TransactionFee)."""
+
+    id: str
+    amount: MoneyV2
+    flat_fee: MoneyV2
+    flat_fee_name: str | None
+    rate: Decimal
+    rate_name: str | None
+    tax_amount: MoneyV2
+    type: str
+
+
+@dataclass(frozen=True)
 class OrderTransaction:
     """A payment-side event: sale, authorization, capture, void, refund."""
 
@@ -168,6 +182,7 @@ class OrderTransaction:
     parent_transaction: OrderTransaction | None
     authorization_code: str | None
     error_code: str | None
+    fees: tuple[TransactionFee, ...] = ()  # Shopify Payments' processing fee on a charge
 
 
 @dataclass(frozen=True)

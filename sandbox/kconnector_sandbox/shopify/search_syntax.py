@@ -16,14 +16,14 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from typing import TYPE_CHECKING, Any
 
-from kconnector_sandbox.shopify.model import Order
-
 if TYPE_CHECKING:
     from zoneinfo import ZoneInfo
 
+    from kconnector_sandbox.shopify.model import Order
+
 _TERM = re.compile(r"^(?P<neg>-)?(?P<field>[a-z_]+):(?P<op><=|>=|<|>|=)?(?P<value>.*)$", re.DOTALL)
 
-Predicate = Callable[[Order], bool]
+Predicate = Callable[[Any], bool]
 
 
 @dataclass(frozen=True)
@@ -115,15 +115,24 @@ def _term(  # noqa: C901, PLR0911 - one branch per filter field
     return None
 
 
+TermCompiler = Callable[[str, str, str, "ZoneInfo", datetime], "Callable[[Any], bool] | None"]
+
+
 def compile_query(  # noqa: C901 - a small tokenizer loop
-    query: str | None, *, tz: ZoneInfo, now: datetime
+    query: str | None,
+    *,
+    tz: ZoneInfo,
+    now: datetime,
+    term: TermCompiler | None = None,
 ) -> SearchResult:
-    """Compile an orders `query` string.
+    """Compile a `query` string (the orders' filters unless `term` compiles other fields).
 
     Args:
         query: the search string (None or empty matches everything).
         tz: the shop's time zone, for dates without an offset.
         now: the shop's current time (for ``now``).
+        term: compiles one ``field:value`` term of another connection (payouts, balance
+            transactions) into a predicate, or None for a field it does not know.
 
     Returns:
         The predicate and the warnings for ignored fields.
@@ -155,7 +164,7 @@ def compile_query(  # noqa: C901 - a small tokenizer loop
             continue
         field = match["field"]
         try:
-            predicate = _term(field, match["op"] or "=", match["value"], tz, now)
+            predicate = (term or _term)(field, match["op"] or "=", match["value"], tz, now)
         except ValueError:
             warnings.append(f"Invalid value for search field {field}: {match['value']!r}")
             continue
@@ -167,8 +176,8 @@ def compile_query(  # noqa: C901 - a small tokenizer loop
         negate_next = False
         groups[-1].append(predicate)
 
-    def matches(order: Order) -> bool:
-        return any(all(p(order) for p in group) for group in groups)
+    def matches(item: Any) -> bool:  # noqa: ANN401 - an order, payout or balance transaction
+        return any(all(p(item) for p in group) for group in groups)
 
     return SearchResult(matches, tuple(warnings))
 

@@ -22,6 +22,7 @@ from kconnector_sandbox.shopify.cost import LeakyBucket
 from kconnector_sandbox.shopify.generator import REFERENCE_DATE, generate_specs
 from kconnector_sandbox.shopify.model import BasicEvent, Order, Refund, gid
 from kconnector_sandbox.shopify.node_index import IndexedNode, index_nodes
+from kconnector_sandbox.shopify.payments import PaymentsLedger, build_ledger
 from kconnector_sandbox.shopify.spec import OrderSpec, PaymentPlan, RefundSpec
 
 if TYPE_CHECKING:
@@ -32,7 +33,14 @@ if TYPE_CHECKING:
 # https://shopify.dev/docs/api/admin-graphql/latest/objects/Order: without read_all_orders only
 # the last 60 days of orders are accessible.
 RECENT_ORDERS_WINDOW = timedelta(days=60)
-DEFAULT_SCOPES = ("read_orders", "read_all_orders", "read_customers", "read_products")
+DEFAULT_SCOPES = (
+    "read_orders",
+    "read_all_orders",
+    "read_customers",
+    "read_products",
+    "read_shopify_payments_accounts",
+    "read_shopify_payments_payouts",
+)
 # Query results kept between pages (a tap pages through a few queries at a time).
 MAX_LISTINGS = 16
 
@@ -105,6 +113,8 @@ class ShopState:
     revision: int = field(default=0, init=False)
     _listings: dict[Hashable, Any] = field(default_factory=dict, init=False, repr=False)
     _listings_revision: int = field(default=0, init=False, repr=False)
+    # The Shopify Payments ledger and the revision it was built at (built on first use).
+    _ledger: tuple[int, PaymentsLedger | None] | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         """Create the throttle bucket with the run's time scale."""
@@ -156,6 +166,23 @@ class ShopState:
                     self._listings.pop(next(iter(self._listings)))
                 self._listings[key] = value
         return value
+
+    def payments_ledger(self) -> PaymentsLedger | None:
+        """The Shopify Payments payouts of the current orders; None without Shopify Payments.
+
+        Built on first use and kept until the orders change, so a shop that is never asked about
+        payouts never pays for them.
+        """
+        with self.lock:
+            if self._ledger is not None and self._ledger[0] == self.revision:
+                return self._ledger[1]
+            revision = self.revision
+            orders = list(self.orders.values())
+        ledger = build_ledger(orders, self.profile.currency, self.tz)
+        with self.lock:
+            if self.revision == revision:
+                self._ledger = (revision, ledger)
+        return ledger
 
     def node(self, node_id: str) -> object | None:
         """The object with global id `node_id` the app may read, or None."""
