@@ -16,7 +16,7 @@ MODULES := kconnector_canonical kconnector_sandbox tap_shopify_orders tap_woocom
 MELTANO_VENV := $(TOOLS)/meltano
 MELTANO := $(MELTANO_VENV)/bin/meltano
 
-.PHONY: setup meltano test test-clock-ahead lint format clean demo demo-reset chaos bench
+.PHONY: setup meltano test test-clock-ahead lint format clean demo demo-reset chaos bench dist
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -88,6 +88,17 @@ audit: $(UV)
 	$(UV) export --frozen --all-packages --all-extras --no-emit-workspace --no-hashes \
 		--format requirements-txt --output-file $(TOOLS)/audit-requirements.txt
 	$(TOOLS)/bin/pip-audit --strict --disable-pip --no-deps -r $(TOOLS)/audit-requirements.txt
+
+# Wheels and sdists of every published distribution into dist/ (docs/versioning.md). The sandbox is
+# a development tool and is not published.
+DIST_PACKAGES := kconnector-canonical tap-shopify-orders tap-woocommerce-orders map-quickbooks \
+	target-quickbooks
+DIST ?= dist
+dist: $(UV)
+	rm -rf $(DIST)
+	for package in $(DIST_PACKAGES); do \
+		$(UV) build --quiet --package $$package --out-dir $(DIST) || exit 1; \
+	done
 
 lint: setup
 	$(VENV)/bin/ruff check .
