@@ -4,7 +4,15 @@
     .venv/bin/python scripts/plugin_definitions.py --check  # exit 1 when one is out of date
 
 Another Meltano project adds a plugin from its definition with
-`meltano add <type> <name> --from-ref <path or URL of meltano-plugin.yml>`.
+`meltano add --plugin-type <type> <name> --from-ref <path or URL of meltano-plugin.yml>`
+(the `--plugin-type` form: with Meltano 4.4, `meltano add extractor <name> --from-ref` adds a
+same-named utility too, and `meltano add mapper` adds only a utility).
+
+As on Meltano Hub, `pip_url` names the published distribution (the plugin folder's
+`[project].name`); `kconnector-canonical` comes in as its dependency. The mapper's definition
+carries a mapping (Meltano runs mappings, not mapper plugins), and the target's carries the
+operator commands declared in this repository's `meltano.yml`. There is no `repo:` key: the
+project has no public repository URL yet, and a placeholder would not install.
 """
 
 from __future__ import annotations
@@ -13,6 +21,7 @@ import argparse
 import json
 import subprocess
 import sys
+import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,7 +29,9 @@ from typing import Any
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
-REPOSITORY = "<repository-url>"
+# The mapping another project's pipelines name (`meltano run <tap> quickbooks target-quickbooks`):
+# Meltano refuses a mapping named like its mapper plugin.
+MAPPING_NAME = "quickbooks"
 # Settings every singer-sdk plugin declares; documented by the SDK, not repeated per plugin.
 SDK_SETTINGS = frozenset(
     {
@@ -42,7 +53,18 @@ class Plugin:
     plugin_type: str
     executable: str
     label: str
-    needs_canonical: bool
+
+    @property
+    def distribution(self) -> str:
+        """The published distribution's name, from the folder's pyproject.toml."""
+        with (ROOT / self.folder / "pyproject.toml").open("rb") as pyproject:
+            name: str = tomllib.load(pyproject)["project"]["name"]
+        return name
+
+    @property
+    def singular_type(self) -> str:
+        """`extractor`, `mapper` or `loader`, as `meltano add --plugin-type` takes it."""
+        return self.plugin_type.removesuffix("s")
 
 
 PLUGINS = (
@@ -51,28 +73,24 @@ PLUGINS = (
         "extractors",
         "tap-shopify-orders",
         "Shopify orders",
-        needs_canonical=True,
     ),
     Plugin(
         "tap-woocommerce-orders",
         "extractors",
         "tap-woocommerce-orders",
         "WooCommerce orders",
-        needs_canonical=True,
     ),
     Plugin(
         "transforms",
         "mappers",
         "map-quickbooks",
         "QuickBooks mapping rules",
-        needs_canonical=True,
     ),
     Plugin(
         "target-quickbooks",
         "loaders",
         "target-quickbooks",
         "QuickBooks Online",
-        needs_canonical=False,
     ),
 )
 
@@ -125,22 +143,28 @@ def _setting(name: str, spec: dict[str, Any]) -> dict[str, Any]:
     return setting
 
 
+def project_commands(plugin: Plugin) -> dict[str, Any]:
+    """The plugin's `commands:` in this repository's meltano.yml (the operator commands)."""
+    project = yaml.safe_load((ROOT / "meltano.yml").read_text(encoding="utf-8"))
+    declared = next(
+        p for p in project["plugins"][plugin.plugin_type] if p["name"] == plugin.executable
+    )
+    commands: dict[str, Any] = declared.get("commands") or {}
+    return commands
+
+
 def definition(plugin: Plugin) -> dict[str, Any]:
     """The Hub-style definition of one plugin."""
     info = about(plugin)
     properties: dict[str, Any] = info["settings"]["properties"]
     settings = [_setting(n, spec) for n, spec in properties.items() if n not in SDK_SETTINGS]
-    pip_parts = [f"git+{REPOSITORY}#subdirectory={plugin.folder}"]
-    if plugin.needs_canonical:
-        pip_parts.insert(0, f"git+{REPOSITORY}#subdirectory=canonical")
     result: dict[str, Any] = {
         "name": plugin.executable,
         "namespace": plugin.executable.replace("-", "_"),
         "variant": "k-connector",
         "label": plugin.label,
         "description": info.get("description") or plugin.label,
-        "repo": REPOSITORY,
-        "pip_url": " ".join(pip_parts),
+        "pip_url": plugin.distribution,
         "executable": plugin.executable,
     }
     capabilities = [c for c in info.get("capabilities", []) if c != "structured-logging"]
@@ -150,16 +174,21 @@ def definition(plugin: Plugin) -> dict[str, Any]:
     required = info["settings"].get("required")
     if required:
         result["settings_group_validation"] = [required]
+    if plugin.plugin_type == "mappers":
+        result["mappings"] = [{"name": MAPPING_NAME, "config": {}}]
+    commands = project_commands(plugin)
+    if commands:
+        result["commands"] = commands
     return result
 
 
 def render(plugin: Plugin) -> str:
     """The YAML text of a plugin's definition."""
     header = (
-        f"# Meltano Hub-style definition of {plugin.executable} ({plugin.plugin_type[:-1]}).\n"
+        f"# Meltano Hub-style definition of {plugin.executable} ({plugin.singular_type}).\n"
         "# Generated from `--about` by scripts/plugin_definitions.py; do not edit by hand.\n"
-        f"# Add it to a project: meltano add {plugin.plugin_type[:-1]} {plugin.executable} "
-        "--from-ref <path or URL of this file>\n"
+        f"# Add it to a project: meltano add --plugin-type {plugin.singular_type} "
+        f"{plugin.executable} --from-ref <path or URL of this file>\n"
     )
     body = yaml.safe_dump(definition(plugin), sort_keys=False, allow_unicode=True, width=100)
     return header + body

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from functools import cached_property
-from typing import Any
+from typing import Any, ClassVar
 
 from singer_sdk import Stream, Tap
 from singer_sdk import typing as th
+from singer_sdk.exceptions import ConfigValidationError
+from singer_sdk.helpers.capabilities import CapabilitiesEnum, PluginCapabilities, TapCapabilities
 
 from kconnector_canonical.redaction import install_log_redaction, secret_values
 from tap_shopify_orders.settings import (
@@ -20,11 +22,28 @@ from tap_shopify_orders.settings import (
 from tap_shopify_orders.streams import OrdersStream, RefundsStream
 from tap_shopify_orders.throttle import CostPacer
 
+BATCH_REFUSED = (
+    "batch_config: not supported (map-quickbooks reads RECORD messages, not BATCH files); "
+    "remove batch_config from this tap's settings"
+)
+
 
 class TapShopifyOrders(Tap):
     """Reads a Shopify store's orders and refunds through the GraphQL Admin API."""
 
     name = "tap-shopify-orders"
+    # No `batch`: map-quickbooks, the one consumer of these streams, reads RECORD messages and
+    # the SDK's mappers cannot take BATCH messages, so BATCH output would stop the pipeline.
+    capabilities: ClassVar[list[CapabilitiesEnum]] = [
+        TapCapabilities.CATALOG,
+        TapCapabilities.STATE,
+        TapCapabilities.DISCOVER,
+        TapCapabilities.ACTIVATE_VERSION,
+        PluginCapabilities.ABOUT,
+        PluginCapabilities.STREAM_MAPS,
+        PluginCapabilities.FLATTENING,
+        PluginCapabilities.STRUCTURED_LOGGING,
+    ]
 
     config_jsonschema = th.PropertiesList(
         th.Property(
@@ -134,6 +153,9 @@ class TapShopifyOrders(Tap):
         install_log_redaction(
             secret_values(self.config, self.config_jsonschema), loggers=[self.logger]
         )
+        # The SDK writes BATCH messages whenever `batch_config` is set, advertised or not.
+        if self.config.get("batch_config"):
+            raise ConfigValidationError(BATCH_REFUSED, errors=[BATCH_REFUSED])
         self.pacer = CostPacer()
         if kwargs.get("validate_config", True) and self.config:
             _ = self.settings

@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from singer_sdk import Tap
+from singer_sdk.exceptions import ConfigValidationError
+from singer_sdk.helpers.capabilities import CapabilitiesEnum, PluginCapabilities, TapCapabilities
 
 from kconnector_canonical.redaction import install_log_redaction, secret_values
 from tap_woocommerce_orders.settings import SETTINGS_SCHEMA, StoreSettings
@@ -13,11 +15,28 @@ from tap_woocommerce_orders.streams import OrdersStream, RefundParents, RefundsS
 if TYPE_CHECKING:
     from singer_sdk.streams import Stream
 
+BATCH_REFUSED = (
+    "batch_config: not supported (map-quickbooks reads RECORD messages, not BATCH files); "
+    "remove batch_config from this tap's settings"
+)
+
 
 class TapWooCommerceOrders(Tap):
     """Reads a WooCommerce store's orders and refunds (REST API v3)."""
 
     name = "tap-woocommerce-orders"
+    # No `batch`: map-quickbooks, the one consumer of these streams, reads RECORD messages and
+    # the SDK's mappers cannot take BATCH messages, so BATCH output would stop the pipeline.
+    capabilities: ClassVar[list[CapabilitiesEnum]] = [
+        TapCapabilities.CATALOG,
+        TapCapabilities.STATE,
+        TapCapabilities.DISCOVER,
+        TapCapabilities.ACTIVATE_VERSION,
+        PluginCapabilities.ABOUT,
+        PluginCapabilities.STREAM_MAPS,
+        PluginCapabilities.FLATTENING,
+        PluginCapabilities.STRUCTURED_LOGGING,
+    ]
     config_jsonschema: ClassVar[dict[str, Any]] = SETTINGS_SCHEMA
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:  # noqa: ANN401 - the SDK's signature
@@ -35,6 +54,9 @@ class TapWooCommerceOrders(Tap):
         install_log_redaction(
             secret_values(self.config, self.config_jsonschema), loggers=[self.logger]
         )
+        # The SDK writes BATCH messages whenever `batch_config` is set, advertised or not.
+        if self.config.get("batch_config"):
+            raise ConfigValidationError(BATCH_REFUSED, errors=[BATCH_REFUSED])
         if kwargs.get("validate_config", True):
             _ = self.store_settings
 

@@ -1,0 +1,32 @@
+"""No `batch`: map-quickbooks, the consumer of these streams, reads RECORD messages only."""
+
+from __future__ import annotations
+
+import pytest
+from singer_sdk.exceptions import ConfigValidationError
+from singer_sdk.helpers.capabilities import PluginCapabilities
+
+from tap_shopify_orders.tap import TapShopifyOrders
+
+VALID = {
+    "shop": "kc-demo.myshopify.com",
+    "access_token": "shpat_x",
+    "start_date": "2024-01-01T00:00:00Z",
+}
+
+
+def test_batch_is_neither_advertised_nor_offered_as_a_setting() -> None:
+    tap = TapShopifyOrders(config=VALID)
+    assert PluginCapabilities.BATCH not in tap.capabilities
+    assert "batch_config" not in tap.config_jsonschema["properties"]
+
+
+def test_a_batch_config_is_refused_naming_the_setting_and_the_fix() -> None:
+    batch_config = {
+        "encoding": {"format": "jsonl", "compression": "gzip"},
+        "storage": {"root": "file:///tmp/batches"},
+    }
+    with pytest.raises(ConfigValidationError) as caught:
+        TapShopifyOrders(config={**VALID, "batch_config": batch_config})
+    assert caught.value.errors[0].startswith("batch_config:")
+    assert "remove" in caught.value.errors[0]
