@@ -8,8 +8,13 @@ and a bookkeeper's edit of one of its lines goes to review.
 from __future__ import annotations
 
 import copy
+import csv
+import json
 from decimal import Decimal
 
+from click.testing import CliRunner
+
+from target_quickbooks.operations.cli import main
 from target_quickbooks.store import open_store
 
 PAYOUT = "shopify:demo:77"
@@ -193,3 +198,45 @@ def test_bookkeeper_edit_of_a_deposit_line_goes_to_review(mapped, qbo, make_conf
     (item,) = open_store(config["database_url"]).reviews.items(mapped.realm)
     assert item.external_id == DEPOSIT
     assert "Line" in item.conflict_fields
+
+
+def reconcile(config, tmp_path):
+    path = tmp_path / "target.json"
+    path.write_text(json.dumps(config))
+    args = ["--config", str(path), "--json", "reconcile", "--output-dir", str(tmp_path / "r")]
+    return CliRunner().invoke(main, args)
+
+
+def test_reconcile_checks_payout_deposit_and_cleared_documents_three_ways(
+    mapped, qbo, make_config, run_target, tmp_path
+):
+    _, emulator = qbo
+    config = make_config()
+    run_target(
+        config, mapped.lines([*orders(mapped), ("deposits", deposit_record(mapped))], {"b": 1})
+    )
+
+    clean = reconcile(config, tmp_path)
+    assert clean.exit_code == 0, clean.output
+    (payout,) = json.loads(clean.output)["payouts"]
+    assert payout["matches"] is True
+    assert Decimal(str(payout["residual"])) == 0
+
+    # A bookkeeper deletes the Deposit's fee line: QuickBooks' Deposit is 2.35 above the payout.
+    realm = emulator.realms[mapped.realm]
+    (deposit,) = deposits_of(emulator, mapped.realm)
+    realm.bookkeeper_edit("Deposit", deposit["Id"], {"Line": copy.deepcopy(deposit["Line"][:-1])})
+
+    off = reconcile(config, tmp_path)
+    assert off.exit_code == 1, off.output
+    report = json.loads(off.output)
+    (payout,) = report["payouts"]
+    assert Decimal(str(payout["residual"])) == -FEE
+    (gateway,) = report["payout_gateways"]
+    assert (gateway["gateway"], gateway["differing"]) == ("shopify_payments", 1)
+    assert Decimal(str(gateway["residual"])) == -FEE
+    with (tmp_path / "r" / f"reconcile-{mapped.realm}-payouts.csv").open() as handle:
+        (row,) = csv.DictReader(handle)
+    assert (row["payout"], row["matches"], row["residual"]) == (PAYOUT, "no", str(-FEE))
+    page = (tmp_path / "r" / f"reconcile-{mapped.realm}.html").read_text()
+    assert PAYOUT in page

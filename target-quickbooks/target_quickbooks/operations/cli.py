@@ -17,12 +17,18 @@ from singer_sdk.exceptions import ConfigValidationError
 
 from target_quickbooks import qbo_json
 from target_quickbooks.errors import DeliveryError
+from target_quickbooks.operations import payout_reconcile
 from target_quickbooks.operations import reconcile as reconciliation
 from target_quickbooks.operations.actions import OperatorActionError
 from target_quickbooks.operations.config import OpsConfigError, load_config
 from target_quickbooks.operations.output import Output
 from target_quickbooks.operations.probe import probe_connection
-from target_quickbooks.operations.report import write_csv, write_html, write_source_csvs
+from target_quickbooks.operations.report import (
+    write_csv,
+    write_html,
+    write_payouts_csv,
+    write_source_csvs,
+)
 from target_quickbooks.operations.session import OpsSession
 from target_quickbooks.operations.source_reconcile import (
     SourceDay,
@@ -39,6 +45,7 @@ from target_quickbooks.store.review_queue import Resolution, ReviewStatus
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from target_quickbooks.store.ledger import LedgerEntry
     from target_quickbooks.store.review_queue import ReviewItem
 
 P = ParamSpec("P")
@@ -524,7 +531,20 @@ def reconcile_command(ops: Ops, since: str | None, until: str | None, output_dir
     # The store-side check also needs a document dated outside the range whose store day is in
     # it (a wrong TxnDate is exactly what it looks for).
     wider = [e for e in ledger if in_range(reconciliation.day_of(e)) or in_range(store_day(e))]
-    quickbooks = reconciliation.read_quickbooks(ops.session.delivery.client, wider)
+    client = ops.session.delivery.client
+    payouts = [
+        e
+        for e in payout_reconcile.payout_entries(ledger)
+        if in_range(_payout_day(e)) and e not in wider
+    ]
+    quickbooks = reconciliation.read_quickbooks(client, [*wider, *payouts])
+    quickbooks |= reconciliation.read_ids(
+        client, payout_reconcile.linked_ids([*wider, *payouts], quickbooks)
+    )
+    checks = payout_reconcile.within(
+        payout_reconcile.check_payouts([*wider, *payouts], quickbooks), since, until
+    )
+    gateways = payout_reconcile.by_gateway(checks)
     rows = reconciliation.compare(entries, quickbooks)
     days = reconciliation.by_day(rows)
     source = reconcile_source(wider, quickbooks)
@@ -536,6 +556,7 @@ def reconcile_command(ops: Ops, since: str | None, until: str | None, output_dir
             ("csv", ".csv"),
             ("store_days_csv", "-store-days.csv"),
             ("over_refunds_csv", "-over-refunds.csv"),
+            ("payouts_csv", "-payouts.csv"),
             ("html", ".html"),
         )
     }
@@ -543,7 +564,10 @@ def reconcile_command(ops: Ops, since: str | None, until: str | None, output_dir
     write_source_csvs(
         paths["store_days_csv"], paths["over_refunds_csv"], source_days, source.over_refunds
     )
-    write_html(paths["html"], realm, days, rows, source=source, source_days=source_days)
+    write_payouts_csv(paths["payouts_csv"], checks)
+    write_html(
+        paths["html"], realm, days, rows, source=source, source_days=source_days, payouts=checks
+    )
     differing = [row for row in rows if not row.matches]
     differing_days = [day for day in source_days if not day.matches]
     if ops.output.as_json:
@@ -554,15 +578,69 @@ def reconcile_command(ops: Ops, since: str | None, until: str | None, output_dir
                 "store_days": [_store_day_json(day) for day in source_days],
                 "over_refunds": [vars(o) | {"excess": o.excess} for o in source.over_refunds],
                 "without_store_figures": source.without_store_figures,
+                "payouts": [_payout_json(check) for check in checks],
+                "payout_gateways": [vars(g) for g in gateways],
                 **{name: str(path) for name, path in paths.items()},
             }
         )
     else:
         _reconcile_tables(ops.output, days, differing)
         _source_tables(ops.output, source_days, source)
+        _payout_tables(ops.output, checks, gateways)
         ops.output.note("report: " + " ".join(str(path) for path in paths.values()))
-    unhealthy = differing or differing_days or source.over_refunds
+    off_payouts = [check for check in checks if not check.matches]
+    unhealthy = differing or differing_days or source.over_refunds or off_payouts
     raise SystemExit(Health.ATTENTION if unhealthy else Health.HEALTHY)
+
+
+def _payout_day(entry: LedgerEntry) -> str:
+    figures = payout_reconcile.payout_figures(entry.source_facts)
+    return figures.local_date if figures is not None else ""
+
+
+def _payout_json(check: payout_reconcile.PayoutCheck) -> dict[str, Any]:
+    return vars(check.payout) | {
+        "external_id": check.external_id,
+        "qbo_id": check.qbo_id,
+        "deposit_total": check.deposit_total,
+        "cleared": check.cleared,
+        "books": check.books,
+        "residual": check.residual,
+        "matches": check.matches,
+    }
+
+
+def _payout_tables(
+    out: Output,
+    checks: list[payout_reconcile.PayoutCheck],
+    gateways: list[payout_reconcile.GatewayResidual],
+) -> None:
+    if not checks:
+        return
+    out.table(
+        "Payouts: processor net = QuickBooks Deposit = documents cleared + refunds - fees "
+        "+ adjustments",
+        ("gateway", "currency", "payouts", "net", "differing", "residual"),
+        [(g.gateway, g.currency, g.payouts, g.net, g.differing, g.residual) for g in gateways],
+    )
+    off = [check for check in checks if not check.matches]
+    if off:
+        out.table(
+            "Payouts that do not reconcile",
+            ("store day", "payout", "gateway", "net", "Deposit", "books", "residual"),
+            [
+                (
+                    c.payout.local_date,
+                    c.payout.canonical_id,
+                    c.payout.gateway,
+                    c.payout.net,
+                    "not found" if c.deposit_total is None else c.deposit_total,
+                    "document missing" if c.books is None else c.books,
+                    c.residual,
+                )
+                for c in off
+            ],
+        )
 
 
 def _store_day_json(day: SourceDay) -> dict[str, Any]:

@@ -91,6 +91,13 @@ def read_quickbooks(
     ids: dict[str, list[str]] = defaultdict(list)
     for entry in entries:
         ids[entry.entity].append(entry.qbo_id)
+    return read_ids(client, ids)
+
+
+def read_ids(
+    client: QuickBooksClient, ids: Mapping[str, Iterable[str]]
+) -> dict[tuple[str, str], dict[str, Any]]:
+    """QuickBooks' current copy of the documents with these Ids per entity, by (entity, Id)."""
     found: dict[tuple[str, str], dict[str, Any]] = {}
     for entity, wanted in sorted(ids.items()):
         unique = sorted(set(wanted))

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from pathlib import Path
 
+    from target_quickbooks.operations.payout_reconcile import PayoutCheck
     from target_quickbooks.operations.reconcile import DayTotals, DocumentTotals
     from target_quickbooks.operations.source_reconcile import (
         OverRefund,
@@ -45,6 +46,24 @@ STORE_DAYS_CSV_HEADER = (
     "matches",
 )
 OVER_REFUNDS_CSV_HEADER = ("order_id", "where", "currency", "paid", "refunded", "excess")
+PAYOUTS_CSV_HEADER = (
+    "day",
+    "payout",
+    "gateway",
+    "currency",
+    "external_id",
+    "qbo_id",
+    "charges",
+    "refunds",
+    "fees",
+    "adjustments",
+    "net",
+    "deposit_total",
+    "cleared",
+    "books",
+    "residual",
+    "matches",
+)
 _BAR_HEIGHT = 14
 _CHART_WIDTH = 360
 _LABEL_WIDTH = 220
@@ -117,6 +136,51 @@ def write_source_csvs(
             writer = csv.writer(handle)
             writer.writerow(header)
             writer.writerows(rows)
+
+
+def payout_cells(check: PayoutCheck) -> tuple[str, ...]:
+    """One payout's cells, in `PAYOUTS_CSV_HEADER` order (an empty cell: not found)."""
+    p = check.payout
+    return (
+        p.local_date,
+        p.canonical_id,
+        p.gateway,
+        p.currency,
+        check.external_id,
+        check.qbo_id,
+        str(p.charges),
+        str(p.refunds),
+        str(p.fees),
+        str(p.adjustments),
+        str(p.net),
+        _text(check.deposit_total),
+        _text(check.cleared),
+        _text(check.books),
+        str(check.residual),
+        "yes" if check.matches else "no",
+    )
+
+
+def write_payouts_csv(path: Path, checks: list[PayoutCheck]) -> None:
+    """The three-way payout check as a CSV, one row per payout."""
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(PAYOUTS_CSV_HEADER)
+        writer.writerows(payout_cells(c) for c in checks)
+
+
+def _payout_section(checks: list[PayoutCheck] | None) -> str:
+    if not checks:
+        return ""
+    off = [c for c in checks if not c.matches]
+    verdict = f"{len(off)} of {len(checks)} payouts do not reconcile to the cent."
+    return (
+        "<h2>Payouts: processor, QuickBooks Deposit, documents cleared</h2>"
+        "<p>Each payout's net against its Deposit's TotalAmt in QuickBooks and against the "
+        "documents it clears from Undeposited Funds plus refunds, less fees, plus adjustments."
+        f"</p><p>{escape(verdict)}</p>"
+        + _table(PAYOUTS_CSV_HEADER, [payout_cells(c) for c in checks])
+    )
 
 
 def bar_chart(days: list[DayTotals]) -> str:
@@ -206,17 +270,19 @@ def _source_section(source: SourceReconciliation | None, days: list[SourceDay] |
     )
 
 
-def render_html(
+def render_html(  # noqa: PLR0913 - the report's sections
     realm_id: str,
     days: list[DayTotals],
     rows: list[DocumentTotals],
     *,
     source: SourceReconciliation | None = None,
     source_days: list[SourceDay] | None = None,
+    payouts: list[PayoutCheck] | None = None,
 ) -> str:
     """The report page (no scripts, no external resources).
 
-    `source` (and the store days in range, `source_days`) adds the store-side check.
+    `source` (and the store days in range, `source_days`) adds the store-side check, `payouts`
+    the three-way payout check.
     """
     differing = [row for row in rows if not row.matches]
     summary = _table(
@@ -273,6 +339,7 @@ def render_html(
         f"{bar_chart(days)}<h2>Per day and document type</h2>{summary}"
         f"<h2>Documents that differ</h2>{details}"
         f"{_source_section(source, source_days)}"
+        f"{_payout_section(payouts)}"
         "</body></html>"
     )
 
@@ -285,8 +352,10 @@ def write_html(  # noqa: PLR0913 - render_html's arguments and the file
     *,
     source: SourceReconciliation | None = None,
     source_days: list[SourceDay] | None = None,
+    payouts: list[PayoutCheck] | None = None,
 ) -> None:
     """Write `render_html` to a file."""
-    path.write_text(
-        render_html(realm_id, days, rows, source=source, source_days=source_days), encoding="utf-8"
+    page = render_html(
+        realm_id, days, rows, source=source, source_days=source_days, payouts=payouts
     )
+    path.write_text(page, encoding="utf-8")
