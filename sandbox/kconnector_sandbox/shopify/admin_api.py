@@ -63,6 +63,7 @@ class AdminApi:
             Route(f"{PREFIX}/{{shop}}/scopes", self._admin_scopes, methods=["POST"]),
             Route(f"{PREFIX}/{{shop}}/bulk", self._admin_bulk, methods=["POST"]),
             Route(f"{PREFIX}/{{shop}}/throttle", self._admin_throttle, methods=["GET", "POST"]),
+            Route(f"{PREFIX}/{{shop}}/payouts", self._admin_payouts, methods=["GET"]),
         ]
 
     async def _admin_shops(self, _request: Request) -> Response:
@@ -232,6 +233,38 @@ class AdminApi:
         except ValueError:
             return JSONResponse({"error": "next must be none, fail or timeout"}, status_code=400)
         return JSONResponse({"next": shop.next_bulk_failure.value})
+
+    async def _admin_payouts(self, request: Request) -> Response:
+        """The shop's Shopify Payments payouts, oldest first (an empty list without it)."""
+        shop = self._admin_shop(request)
+        if shop is None:
+            return JSONResponse({"error": "unknown shop"}, status_code=404)
+        ledger = shop.payments_ledger()
+        now = shop.clock.now()
+        return JSONResponse(
+            [
+                {
+                    "id": payout.id,
+                    "legacy_id": payout.legacy_id,
+                    "issued_at": payout.issued_at.isoformat(),
+                    "status": payout.status(now),
+                    "currency": payout.currency,
+                    "net": str(payout.net),
+                    "transactions": [
+                        {
+                            "id": t.id,
+                            "type": t.type,
+                            "amount": str(t.amount),
+                            "fee": str(t.fee),
+                            "net": str(t.net),
+                            "order_id": t.order_id,
+                        }
+                        for t in payout.transactions
+                    ],
+                }
+                for payout in (ledger.payouts if ledger is not None else ())
+            ]
+        )
 
     async def _admin_throttle(self, request: Request) -> Response:
         shop = self._admin_shop(request)

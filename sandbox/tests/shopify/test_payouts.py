@@ -243,3 +243,13 @@ def test_same_seed_same_payouts_and_no_ledger_until_asked():
     second = build(SandboxOptions(seed=5, orders=60)).shop("us")
     assert first._ledger is None  # nothing is computed for a shop nobody asks about payouts
     assert first.payments_ledger() == second.payments_ledger()
+
+
+def test_admin_lists_the_payouts_with_their_transactions(served):
+    listed = served.admin("GET", "us/payouts").json()
+    ledger = served.shop.payments_ledger()
+    assert [p["id"] for p in listed] == [p.id for p in ledger.payouts]
+    for payout in listed:
+        settled = [t for t in payout["transactions"] if t["type"] != "TRANSFER"]
+        assert sum(Decimal(t["net"]) for t in settled) == Decimal(payout["net"])
+    assert served.admin("GET", "uk/payouts").json() == []
