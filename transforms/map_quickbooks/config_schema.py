@@ -309,6 +309,57 @@ CONFIG_SCHEMA = th.PropertiesList(
         title="Default deposit account",
         description="Deposit account (by name) of gateways not in deposit_account_map.",
     ),
+    # Payouts (the Deposit of each payout, see docs/payouts.md)
+    th.Property(
+        "payout_bank_account",
+        th.CustomType(
+            {
+                "anyOf": [
+                    {"type": "string", "minLength": 1},
+                    {"type": "object", "additionalProperties": {"type": "string", "minLength": 1}},
+                ]
+            }
+        ),
+        default="Checking",
+        title="Payout bank account",
+        description=(
+            "The bank account (by name) a payout's Deposit goes to: one name for every gateway, "
+            "or a map gateway (shopify_payments, stripe, ppcp-gateway, ...) -> name, gateways "
+            "not in the map going to 'Checking'. It must exist in QuickBooks (a Bank or Other "
+            "Current Asset account)."
+        ),
+    ),
+    th.Property(
+        "processor_fee_account",
+        th.StringType(),
+        default="Bank Charges & Fees",
+        title="Processor fee account",
+        description=(
+            "Expense account (by name) of the processors' fees on payouts (one line per "
+            "Deposit); created as an Expense (Bank charges) account when missing."
+        ),
+    ),
+    th.Property(
+        "payout_adjustment_account",
+        th.StringType(),
+        default="Payout Adjustments",
+        title="Payout adjustment account",
+        description=(
+            "Account (by name) of a payout's adjustments and other processor entries that are "
+            "neither charges, refunds, chargebacks nor reserves; created as an Expense account "
+            "when missing."
+        ),
+    ),
+    th.Property(
+        "payout_reserve_account",
+        th.StringType(),
+        default="Payout Reserve",
+        title="Payout reserve account",
+        description=(
+            "Account (by name) of the money a processor holds back from a payout (reserves) and "
+            "releases later; created as an Other Current Asset account when missing."
+        ),
+    ),
     th.Property(
         "invoice_on",
         th.StringType(),

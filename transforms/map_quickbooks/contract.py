@@ -17,10 +17,10 @@ from map_quickbooks.amounts import money_text
 if TYPE_CHECKING:
     from decimal import Decimal
 
-    from map_quickbooks.source_facts import SourceFacts
+    from map_quickbooks.source_facts import PayoutFacts, SourceFacts
 
 DocumentType = Literal[
-    "Customer", "SalesReceipt", "Invoice", "Payment", "RefundReceipt", "CreditMemo"
+    "Customer", "SalesReceipt", "Invoice", "Payment", "RefundReceipt", "CreditMemo", "Deposit"
 ]
 Operation = Literal["upsert", "void", "delete"]
 
@@ -31,6 +31,7 @@ STREAM_OF: dict[DocumentType, str] = {
     "Payment": "payments",
     "RefundReceipt": "refund_receipts",
     "CreditMemo": "credit_memos",
+    "Deposit": "deposits",
 }
 DEAD_LETTERS = "dead_letters"
 # Emission order inside one input record: a document's dependencies come first.
@@ -92,6 +93,16 @@ CRITICAL_FIELDS: dict[DocumentType, tuple[str, ...]] = {
         "TxnDate",
         "TxnTaxDetail",
     ),
+    # A Deposit is the bank line a bookkeeper matches against the statement: its account, lines
+    # (what it clears from Undeposited Funds, the fees) and total are all critical.
+    "Deposit": (
+        "CurrencyRef",
+        "DepositToAccountRef",
+        "ExchangeRate",
+        "Line",
+        "TotalAmt",
+        "TxnDate",
+    ),
 }
 
 
@@ -126,7 +137,7 @@ class Source:
 
     source_id: str
     updated_at: str
-    facts: SourceFacts | None = None
+    facts: SourceFacts | PayoutFacts | None = None
 
 
 def document(  # noqa: PLR0913 - the contract's fields, named

@@ -27,7 +27,12 @@ if t.TYPE_CHECKING:
 
     from map_quickbooks.refunds import OrderFacts
 
-INPUT_STREAMS: frozenset[str] = frozenset({"orders", "refunds"})
+INPUT_STREAMS: frozenset[str] = frozenset({"orders", "refunds", "payouts"})
+_INPUT_STREAM: dict[str, InputStream] = {
+    "orders": "orders",
+    "refunds": "refunds",
+    "payouts": "payouts",
+}
 # Facts of recently seen orders kept for the refund guard (oldest dropped first). Both taps emit
 # an order's refunds right after the order (a child stream synced per parent record), so the
 # guard needs the last few orders only; a bound this size keeps the mapper's memory flat
@@ -37,7 +42,7 @@ ORDERS_REMEMBERED = 5_000
 
 
 class MapQuickBooks(InlineMapper):
-    """K-Connector canonical `orders`/`refunds` to QuickBooks Online documents, by rules."""
+    """K-Connector canonical `orders`/`refunds`/`payouts` to QuickBooks documents, by rules."""
 
     name = "map-quickbooks"
     config_jsonschema: t.ClassVar[dict[str, t.Any]] = CONFIG_SCHEMA
@@ -97,7 +102,7 @@ class MapQuickBooks(InlineMapper):
             self._ignore(stream)
             return
         yield from self._output_schemas()
-        input_stream: InputStream = "orders" if stream == "orders" else "refunds"
+        input_stream = _INPUT_STREAM[stream]
         result = map_record_result(
             message_dict["record"], input_stream, self.settings, self._orders_seen
         )
@@ -146,7 +151,9 @@ class MapQuickBooks(InlineMapper):
     def _ignore(self, stream: str) -> None:
         if stream not in self._ignored_streams:
             self._ignored_streams.add(stream)
-            self.logger.warning("event=stream_ignored stream=%s (only orders, refunds)", stream)
+            self.logger.warning(
+                "event=stream_ignored stream=%s (only orders, refunds, payouts)", stream
+            )
 
 
 if __name__ == "__main__":

@@ -15,9 +15,10 @@ from typing import TYPE_CHECKING, Any, Literal
 from kconnector_canonical import Order, Refund, UpcastError, upcast, validate
 from map_quickbooks import source_facts
 from map_quickbooks.contract import OutputRecord, Source, dead_letter
+from map_quickbooks.deposits import Payout, map_payout, waiting_reason
 from map_quickbooks.document_type import paid_amount
 from map_quickbooks.errors import ErrorCode, MappingError
-from map_quickbooks.order_documents import map_order
+from map_quickbooks.order_documents import map_order, undeposited_documents
 from map_quickbooks.refunds import OrderFacts, map_refund
 
 if TYPE_CHECKING:
@@ -25,7 +26,8 @@ if TYPE_CHECKING:
 
     from map_quickbooks.rules import Settings
 
-InputStream = Literal["orders", "refunds"]
+InputStream = Literal["orders", "refunds", "payouts"]
+_ROLES: dict[InputStream, str] = {"orders": "order", "refunds": "refund", "payouts": "deposit"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,14 +39,24 @@ class MappingResult:
     order_facts: tuple[str, OrderFacts] | None = None
 
 
-def order_facts(order: Order) -> OrderFacts:
-    """What a later refund of this order needs for its guard."""
+def order_facts(order: Order, settings: Settings | None = None) -> OrderFacts:
+    """What a later refund of this order needs for its guard (and a payout, its documents)."""
     refunds = tuple(
         (t.transaction_id, t.amount.amount)
         for t in order.transactions
         if t.kind == "refund" and t.status == "success"
     )
-    return OrderFacts(total=order.totals.total.amount, paid=paid_amount(order), refunds=refunds)
+    undeposited = (
+        tuple(sorted(undeposited_documents(order, settings).items()))
+        if settings is not None
+        else ()
+    )
+    return OrderFacts(
+        total=order.totals.total.amount,
+        paid=paid_amount(order),
+        refunds=refunds,
+        undeposited=undeposited,
+    )
 
 
 def _record_identity(record: Mapping[str, Any], stream: InputStream) -> str:
@@ -145,14 +157,28 @@ def map_record_result(
 
     Args:
         record: the canonical record as received.
-        stream: "orders" or "refunds".
+        stream: "orders", "refunds" or "payouts".
         settings: the mapping rules.
-        orders_seen: facts of orders seen earlier in the same input, for the refund guard.
+        orders_seen: facts of orders seen earlier in the same input, for the refund guard and
+            the documents a payout's Deposit links.
     """
-    role = "refund" if stream == "refunds" else "order"
+    role = _ROLES[stream]
     checked = _validated(record, stream)
     if isinstance(checked, MappingError):
         return _dead(record, stream, role, checked)
+    if stream == "payouts":
+        return _payout_result(record, checked, settings, orders_seen)
+    return _sale_result(record, checked, stream, settings, orders_seen)
+
+
+def _sale_result(
+    record: Mapping[str, Any],
+    checked: dict[str, Any],
+    stream: InputStream,
+    settings: Settings,
+    orders_seen: Mapping[str, OrderFacts] | None,
+) -> MappingResult:
+    role = _ROLES[stream]
     source_updated = (
         checked.get("updated_at") or checked.get("processed_at") or checked["created_at"]
     )
@@ -168,7 +194,7 @@ def map_record_result(
             return MappingResult(
                 tuple(records),
                 skipped=None if records else "no document yet (no line sold or shipped)",
-                order_facts=(order.id, order_facts(order)),
+                order_facts=(order.id, order_facts(order, settings)),
             )
         refund = Refund.from_record(checked)
         skip = _refund_skip(refund, settings)
@@ -182,10 +208,34 @@ def map_record_result(
         return _dead(record, stream, role, error)
 
 
+def _payout_result(
+    record: Mapping[str, Any],
+    checked: dict[str, Any],
+    settings: Settings,
+    orders_seen: Mapping[str, OrderFacts] | None,
+) -> MappingResult:
+    payout = Payout.from_record(checked)
+    waiting = waiting_reason(payout)
+    if waiting is not None:
+        return MappingResult((), skipped=waiting)
+    source = Source(
+        source_id=payout.id,
+        updated_at=str(checked["updated_at"]),
+        facts=source_facts.payout_facts(checked),
+    )
+    try:
+        return MappingResult(tuple(map_payout(payout, settings, source, orders_seen)))
+    except MappingError as error:
+        return _dead(record, "payouts", "deposit", error)
+
+
 def map_record(
     record: Mapping[str, Any], stream: InputStream, settings: Settings
 ) -> list[OutputRecord]:
     """The output records of one canonical record (pure; a benchmark may call it).
+
+    A payout's Deposit names the documents of its orders as an earlier run wrote them (see
+    `deposits`); `map_record_result` with the orders seen in the same input names them exactly.
 
     Documents come in dependency order; an unmappable record gives one dead letter; a skipped
     record (test order, filters) gives nothing.

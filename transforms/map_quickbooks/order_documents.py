@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from map_quickbooks import refs
 from map_quickbooks.amounts import money_text
@@ -39,6 +39,45 @@ if TYPE_CHECKING:
 
 _PRIVATE_NOTE_MAX = 4000  # PrivateNote: max 4000 characters (SalesReceipt/Invoice reference)
 _PAYMENT_REF_MAX = 21  # PaymentRefNum: max 21 characters (SalesReceipt/Payment reference)
+
+
+def sales_receipt_external_id(order_id: str) -> str:
+    """The external id of an order's SalesReceipt (the one naming rule; deposits link it)."""
+    return f"{order_id}#sales_receipt"
+
+
+def payment_external_id(order_id: str, transaction_id: str) -> str:
+    """The external id of the Payment of one order transaction (deposits link it too)."""
+    return f"{order_id}#payment:{transaction_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class UndepositedDocument:
+    """The document that put one order transaction's money into its deposit account."""
+
+    external_id: str
+    document_type: Literal["SalesReceipt", "Payment"]
+
+
+def undeposited_documents(order: Order, settings: Settings) -> dict[str, UndepositedDocument]:
+    """Per successful sale/capture transaction id, the document `map_order` records it with.
+
+    A SalesReceipt order's payments all sit on its receipt; an Invoice order's each on its own
+    Payment. A voided order records no money (nothing is returned).
+    """
+    decision = decide(order, settings)
+    if decision.void:
+        return {}
+    if decision.kind == "sales_receipt":
+        receipt = UndepositedDocument(sales_receipt_external_id(order.id), "SalesReceipt")
+        return {t.transaction_id: receipt for t in payments(order)}
+    return {
+        t.transaction_id: UndepositedDocument(
+            payment_external_id(order.id, t.transaction_id), "Payment"
+        )
+        for t in payments(order)
+        if t.amount.amount - change_given(order, t.transaction_id) > 0
+    }
 
 
 @dataclass(frozen=True, slots=True)
@@ -256,7 +295,7 @@ def _payment_records(
         records.append(
             document(
                 "Payment",
-                external_id=f"{order.id}#payment:{transaction.transaction_id}",
+                external_id=payment_external_id(order.id, transaction.transaction_id),
                 source=source,
                 body=body,
                 expected=Expected(order.currency, amount, Decimal(0)),
@@ -398,7 +437,7 @@ def map_order(order: Order, settings: Settings, source: Source) -> list[OutputRe
         records.append(
             document(
                 "SalesReceipt",
-                external_id=f"{order.id}#sales_receipt",
+                external_id=sales_receipt_external_id(order.id),
                 source=source,
                 body=receipt,
                 expected=Expected(

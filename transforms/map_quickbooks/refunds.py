@@ -37,7 +37,11 @@ from map_quickbooks.lines import (
     refund_charges,
     render_lines,
 )
-from map_quickbooks.order_documents import check_doc_number, check_home_currency
+from map_quickbooks.order_documents import (
+    UndepositedDocument,
+    check_doc_number,
+    check_home_currency,
+)
 from map_quickbooks.tax import document_tax_fields
 
 if TYPE_CHECKING:
@@ -54,6 +58,8 @@ class OrderFacts:
     total: Decimal
     paid: Decimal
     refunds: tuple[tuple[str, Decimal], ...]  # (transaction id, amount) of successful refunds
+    # (transaction id, document) of each payment: what a payout's Deposit links (deposits.py)
+    undeposited: tuple[tuple[str, UndepositedDocument], ...] = ()
 
     def refundable(self, refund_transaction_ids: frozenset[str]) -> Decimal:
         """Paid money not yet returned by the order's other refunds.

@@ -29,8 +29,9 @@ if TYPE_CHECKING:
 
 # Bumped whenever the same input and rules give a different output (every golden file changes).
 # 3: restocked refund lines credit their own item; 4: TxnDate in the record's own zone;
-# 5: a customer with an e-mail is identified by it, names made valid for QuickBooks
-MAPPING_RULES_VERSION = "5"
+# 5: a customer with an e-mail is identified by it, names made valid for QuickBooks;
+# 6: payouts map to Deposits (stream `deposits`, docs/payouts.md); other documents unchanged
+MAPPING_RULES_VERSION = "6"
 
 # QuickBooks DocNumber is at most 21 characters ("String length ... Max:21", error 2050):
 # https://developer.intuit.com/app/developer/qbo/docs/api/accounting/all-entities/invoice
@@ -63,6 +64,7 @@ CONDITION_SAMPLE: dict[str, Any] = {
     "customer_is_guest": False,
 }
 
+_DEFAULT_BANK_ACCOUNT = "Checking"  # payout_bank_account's default, and a map's fallback
 _DOC_FIELDS = frozenset({"prefix", "order_number", "name", "source_id"})
 _REFUND_DOC_FIELDS = frozenset({"prefix", "refund_id", "order_source_id"})
 
@@ -159,6 +161,11 @@ class Settings:
     payment_method_map: Mapping[str, str] = field(default_factory=dict)
     deposit_account_map: Mapping[str, str] = field(default_factory=dict)
     default_deposit_account: str = "Undeposited Funds"
+    payout_bank_account: str = "Checking"
+    payout_bank_accounts: Mapping[str, str] = field(default_factory=dict)  # gateway -> account
+    processor_fee_account: str = "Bank Charges & Fees"
+    payout_adjustment_account: str = "Payout Adjustments"
+    payout_reserve_account: str = "Payout Reserve"
     invoice_on: Literal["order", "fulfillment"] = "order"
     multicurrency: bool = False
     home_currency: str | None = None
@@ -207,6 +214,10 @@ class Settings:
         if values["multicurrency"] and home is None:
             msg = "is required when multicurrency is true"
             _invalid("home_currency", msg)
+        bank = values["payout_bank_account"]
+        if not isinstance(bank, (str, dict)) or not bank:
+            msg = "must be an account name, or a map gateway -> account name"
+            _invalid("payout_bank_account", msg)
         window = values["paid_at_checkout_window_minutes"]
         if not isinstance(window, int) or window < 0:
             msg = "must be a whole number >= 0"
@@ -243,6 +254,11 @@ class Settings:
             payment_method_map=dict(values["payment_method_map"]),
             deposit_account_map=dict(values["deposit_account_map"]),
             default_deposit_account=values["default_deposit_account"],
+            payout_bank_account=bank if isinstance(bank, str) else _DEFAULT_BANK_ACCOUNT,
+            payout_bank_accounts=dict(bank) if isinstance(bank, dict) else {},
+            processor_fee_account=values["processor_fee_account"],
+            payout_adjustment_account=values["payout_adjustment_account"],
+            payout_reserve_account=values["payout_reserve_account"],
             invoice_on=values["invoice_on"],
             multicurrency=values["multicurrency"],
             home_currency=home,

@@ -19,7 +19,7 @@ from map_quickbooks.amounts import money_text
 from map_quickbooks.document_type import paid_amount, refunded_amount
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Mapping, Sequence
 
     from kconnector_canonical.model import Order, Refund
 
@@ -113,4 +113,100 @@ def refund_facts(refund: Refund, record: Mapping[str, Any]) -> SourceFacts:
         tax=refund.totals.tax.amount,
         amount_paid=None,
         amount_refunded=returned,
+    )
+
+
+# Balance transactions that move order money: charges in; refunds and chargebacks out. Every
+# other type (adjustments, reserves, dispute reversals, payout failures) is an adjustment.
+_CHARGE_TYPES = frozenset({"charge"})
+_REFUND_TYPES = frozenset({"refund", "chargeback"})
+
+
+@dataclass(frozen=True, slots=True)
+class PayoutFacts:
+    """The processor's figures of one canonical payout (the source of a Deposit).
+
+    The target reconciles them three ways (docs/payouts.md): `net` is what the bank received,
+    the Deposit's TotalAmt in QuickBooks must equal it, and so must
+    `charges + refunds + adjustments - fees` (refunds negative).
+    """
+
+    canonical_id: str
+    payout_source_id: str
+    platform: str
+    store: str
+    gateway: str
+    basis: str
+    status: str
+    timestamp: str
+    store_timezone: str | None
+    local_date: str
+    currency: str
+    gross: Decimal
+    charges: Decimal
+    refunds: Decimal
+    adjustments: Decimal
+    fees: Decimal
+    net: Decimal
+
+    def to_record(self) -> dict[str, Any]:
+        """The `source` object of a deposit (amounts as decimal strings)."""
+        amounts = {
+            name: money_text(getattr(self, name), self.currency)
+            for name in ("gross", "charges", "refunds", "adjustments", "fees", "net")
+        }
+        return {
+            "kind": "payout",
+            "canonical_id": self.canonical_id,
+            "payout_source_id": self.payout_source_id,
+            "platform": self.platform,
+            "store": self.store,
+            "gateway": self.gateway,
+            "basis": self.basis,
+            "status": self.status,
+            "timestamp": self.timestamp,
+            "store_timezone": self.store_timezone,
+            "local_date": self.local_date,
+            "currency": self.currency,
+        } | amounts
+
+
+def _amount_of(value: Mapping[str, Any]) -> Decimal:
+    return Decimal(str(value["amount"]))
+
+
+def _sum_of(transactions: Sequence[Mapping[str, Any]], types: frozenset[str] | None) -> Decimal:
+    """Σ amount of the transactions of `types` (None: every type not a charge or refund)."""
+    moving = _CHARGE_TYPES | _REFUND_TYPES
+    return sum(
+        (
+            _amount_of(t["amount"])
+            for t in transactions
+            if (t["type"] in types if types is not None else t["type"] not in moving)
+        ),
+        Decimal(0),
+    )
+
+
+def payout_facts(record: Mapping[str, Any]) -> PayoutFacts:
+    """A payout's figures; `record` is the validated canonical payout record."""
+    transactions = record["transactions"]
+    return PayoutFacts(
+        canonical_id=str(record["id"]),
+        payout_source_id=str(record["source_id"]),
+        platform=str(record["platform"]),
+        store=str(record["store"]),
+        gateway=str(record["gateway"]),
+        basis=str(record["basis"]),
+        status=str(record["status"]),
+        timestamp=str(record["issued_at"]),
+        store_timezone=record.get("store_timezone"),
+        local_date=store_local_date(str(record["issued_at"]), record.get("store_timezone")),
+        currency=str(record["currency"]),
+        gross=_amount_of(record["totals"]["gross"]),
+        charges=_sum_of(transactions, _CHARGE_TYPES),
+        refunds=_sum_of(transactions, _REFUND_TYPES),
+        adjustments=_sum_of(transactions, None),
+        fees=_amount_of(record["totals"]["fees"]),
+        net=_amount_of(record["net"]),
     )

@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from kconnector_canonical import CURRENT_SCHEMA_VERSION
 from kconnector_canonical.money import minor_units
 
 CREATED = datetime(2026, 3, 2, 15, 15, 4, tzinfo=UTC)
@@ -298,7 +299,7 @@ def build_order(spec: OrderSpec) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         }
     customer = _customer(spec)
     return {
-        "schema_version": 1,
+        "schema_version": CURRENT_SCHEMA_VERSION,
         "id": order_id,
         "platform": "shopify",
         "store": "kc-test.myshopify.com",
@@ -493,7 +494,7 @@ def build_refund(  # noqa: PLR0913, PLR0917 - a spec's parts, positional for bre
         )
     source_id = f"9{spec.source_id}{index}"
     return {
-        "schema_version": 1,
+        "schema_version": CURRENT_SCHEMA_VERSION,
         "id": f"shopify:kc-test.myshopify.com:{source_id}",
         "platform": "shopify",
         "store": "kc-test.myshopify.com",
@@ -518,4 +519,78 @@ def build_refund(  # noqa: PLR0913, PLR0917 - a spec's parts, positional for bre
             "tax": money(q(tax, cur), cur),
             "total": money(q(total, cur), cur),
         },
+    }
+
+
+STORE = "kc-test.myshopify.com"
+
+
+@dataclass
+class PayoutItem:
+    """One balance transaction of a payout; amounts in major units ("12.30")."""
+
+    type: str
+    amount: str
+    fee: str = "0"
+    order_source_id: str | None = None
+    order_transaction_id: str | None = None
+    refund_source_id: str | None = None
+    description: str | None = None
+
+
+def build_payout(  # noqa: PLR0913 - a payout's facts, named
+    items: list[PayoutItem],
+    *,
+    status: str = "paid",
+    currency: str = "USD",
+    source_id: str = "7001",
+    gateway: str = "shopify_payments",
+    basis: str = "processor",
+    issued_at: datetime = CREATED + timedelta(days=3),
+) -> dict[str, Any]:
+    """A valid canonical payout whose totals and net add up exactly (docs/canonical-model.md)."""
+    transactions = []
+    for index, item in enumerate(items):
+        amount, fee = q(Decimal(item.amount), currency), q(Decimal(item.fee), currency)
+        order = item.order_source_id
+        transactions.append(
+            {
+                "transaction_id": f"BT{index + 1}",
+                "type": item.type,
+                "amount": money(amount, currency),
+                "fee": money(fee, currency),
+                "net": money(amount - fee, currency),
+                "order_id": f"shopify:{STORE}:{order}" if order else None,
+                "order_source_id": order,
+                "order_transaction_id": item.order_transaction_id,
+                "refund_id": (
+                    f"shopify:{STORE}:{item.refund_source_id}" if item.refund_source_id else None
+                ),
+                "processed_at": stamp(CREATED + timedelta(hours=index)),
+                "description": item.description,
+            }
+        )
+    gross = _sum([Decimal(t["amount"]["amount"]) for t in transactions])
+    fees = _sum([Decimal(t["fee"]["amount"]) for t in transactions])
+    net = money(gross - fees, currency)
+    return {
+        "schema_version": CURRENT_SCHEMA_VERSION,
+        "id": f"shopify:{STORE}:{source_id}",
+        "platform": "shopify",
+        "store": STORE,
+        "source_id": source_id,
+        "basis": basis,
+        "gateway": gateway,
+        "status": status,
+        "issued_at": stamp(issued_at),
+        "updated_at": stamp(issued_at),
+        "store_timezone": "America/New_York",
+        "currency": currency,
+        "net": net,
+        "totals": {
+            "gross": money(gross, currency),
+            "fees": money(fees, currency),
+            "net": net,
+        },
+        "transactions": transactions,
     }

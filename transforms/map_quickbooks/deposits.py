@@ -1,0 +1,336 @@
+"""A payout's QuickBooks Deposit (per-order posting mode), decided from the payout record.
+
+A payout is money the processor sends to the bank: the charges of many orders, less refunds,
+chargebacks and the processor's fees, plus or minus adjustments and reserves. Each order's money
+already sits in its gateway's deposit account (Undeposited Funds by default) on the order's
+SalesReceipt or Payment, so the Deposit moves it from there to the bank (docs/payouts.md):
+
+- a `charge` clears its order's document: a line with `LinkedTxn` to the SalesReceipt or Payment
+  (by the same external ids `order_documents` gives them). When the gateway's deposit account is
+  not Undeposited Funds (deposit_account_map names a clearing account), QuickBooks cannot link,
+  so the line takes the charge from that account instead (`DepositLineDetail`);
+- a `refund` or `chargeback` (and a `dispute_reversal`, the chargeback undone): a line from the
+  same account, negative for money out (the refund's RefundReceipt paid it from there);
+- the processor's fees: one negative line to `processor_fee_account`;
+- `reserve`: `payout_reserve_account`; `payout_failure` / `payout_cancellation` (money of a failed
+  payout coming back): the deposit account (the failed payout's Deposit was deleted, so its
+  receipts are back in it); anything else: `payout_adjustment_account`.
+
+The Deposit's total is the payout's net to the cent, or the payout becomes a
+MAP-DEPOSIT-RESIDUAL dead letter naming the residual (a charge with no order to link).
+
+Status: `paid` (and `in_transit`, which Shopify deprecates) books the Deposit; `scheduled` books
+nothing yet (the payout is mapped again when paid); `failed` and `canceled` emit the Deposit with
+`operation: delete`: nothing happens when it was never booked, and a Deposit booked while the
+payout looked paid is deleted, which returns its receipts to Undeposited Funds (QuickBooks'
+Deposit has no void; "delete" is its documented way out).
+
+QuickBooks Deposit reference (Line.LinkedTxn with TxnId/TxnType/TxnLineId, DepositLineDetail
+.AccountRef, DepositToAccountRef a Bank or Other Current Asset account):
+https://developer.intuit.com/app/developer/qbo/docs/api/accounting/all-entities/deposit
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, Literal
+
+from map_quickbooks import refs
+from map_quickbooks.amounts import money_text
+from map_quickbooks.contract import Expected, OutputRecord, document
+from map_quickbooks.dates import txn_date
+from map_quickbooks.errors import ErrorCode, MappingError
+from map_quickbooks.order_documents import (
+    check_home_currency,
+    payment_external_id,
+    sales_receipt_external_id,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from map_quickbooks.contract import Operation, Source
+    from map_quickbooks.refunds import OrderFacts
+    from map_quickbooks.rules import Settings
+
+PayoutStatus = Literal["scheduled", "in_transit", "paid", "failed", "canceled"]
+UNDEPOSITED_FUNDS = "Undeposited Funds"  # QuickBooks' own name of the account (AccountSubType)
+_PRIVATE_NOTE_MAX = 4000  # Deposit.PrivateNote: max 4000 characters
+_DESCRIPTION_MAX = 4000  # Line.Description: max 4000 characters
+_NAMED_MAX = 10  # charges named in a residual's message (the dead letter keeps the record)
+_BOOKED: frozenset[str] = frozenset({"paid", "in_transit"})
+_REMOVED: frozenset[str] = frozenset({"failed", "canceled"})
+# Balance transaction types whose money goes back to (or out of) the gateway's deposit account.
+_MONEY_BACK_TYPES = frozenset({"refund", "chargeback", "dispute_reversal"})
+_FAILED_PAYOUT_TYPES = frozenset({"payout_failure", "payout_cancellation"})
+
+
+@dataclass(frozen=True, slots=True)
+class BalanceTransaction:
+    """One balance transaction a payout settles (canonical `payouts.transactions[]`)."""
+
+    transaction_id: str
+    type: str
+    amount: Decimal
+    fee: Decimal
+    order_id: str | None
+    order_source_id: str | None
+    order_transaction_id: str | None
+    refund_id: str | None
+    description: str | None
+
+    @classmethod
+    def from_record(cls, value: Mapping[str, Any]) -> BalanceTransaction:
+        """Read a validated canonical balance transaction."""
+        return cls(
+            transaction_id=str(value["transaction_id"]),
+            type=str(value["type"]),
+            amount=Decimal(str(value["amount"]["amount"])),
+            fee=Decimal(str(value["fee"]["amount"])),
+            order_id=value.get("order_id"),
+            order_source_id=value.get("order_source_id"),
+            order_transaction_id=value.get("order_transaction_id"),
+            refund_id=value.get("refund_id"),
+            description=value.get("description"),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Payout:
+    """A canonical payout (schema_version 2), as much of it as its Deposit needs."""
+
+    id: str
+    source_id: str
+    basis: str
+    gateway: str
+    status: PayoutStatus
+    issued_at: datetime
+    store_timezone: str | None
+    currency: str
+    net: Decimal
+    fees: Decimal
+    transactions: tuple[BalanceTransaction, ...]
+
+    @classmethod
+    def from_record(cls, record: Mapping[str, Any]) -> Payout:
+        """Read a validated canonical payout record."""
+        return cls(
+            id=str(record["id"]),
+            source_id=str(record["source_id"]),
+            basis=str(record["basis"]),
+            gateway=str(record["gateway"]),
+            status=record["status"],
+            issued_at=datetime.fromisoformat(str(record["issued_at"])),
+            store_timezone=record.get("store_timezone"),
+            currency=str(record["currency"]),
+            net=Decimal(str(record["net"]["amount"])),
+            fees=Decimal(str(record["totals"]["fees"]["amount"])),
+            transactions=tuple(BalanceTransaction.from_record(t) for t in record["transactions"]),
+        )
+
+
+def deposit_external_id(payout_id: str) -> str:
+    """The external id of a payout's Deposit."""
+    return f"{payout_id}#deposit"
+
+
+def waiting_reason(payout: Payout) -> str | None:
+    """Why the payout books nothing yet (None when it books or removes its Deposit)."""
+    if payout.status in _BOOKED | _REMOVED:
+        return None
+    return f"payout {payout.status}: its Deposit is booked once the payout is paid"
+
+
+def bank_account_name(gateway: str, settings: Settings) -> str:
+    """The bank account a gateway's payouts reach (payout_bank_account)."""
+    return settings.payout_bank_accounts.get(gateway, settings.payout_bank_account)
+
+
+def gateway_title(gateway: str, settings: Settings) -> str:
+    """The gateway as a person reads it: its payment method name (as `refs.payment_method`)."""
+    return settings.payment_method_map.get(gateway) or gateway.replace("_", " ").title()
+
+
+def _created_account(name: str, account_type: str, sub_type: str) -> refs.Ref:
+    # The name as the setting gives it (an Account's Name: max 100 characters, the target
+    # checks it); a colon would name a sub-account, which is the accountant's to create.
+    create = {"Name": name, "AccountType": account_type, "AccountSubType": sub_type}
+    return refs.ref("name", name, "Account", on_missing="create", create=create)
+
+
+def fee_account(settings: Settings) -> refs.Ref:
+    """processor_fee_account, created (Expense, BankCharges) when the company has none."""
+    return _created_account(settings.processor_fee_account, "Expense", "BankCharges")
+
+
+def adjustment_account(settings: Settings) -> refs.Ref:
+    """payout_adjustment_account, created (Expense) when missing."""
+    return _created_account(
+        settings.payout_adjustment_account, "Expense", "OtherMiscellaneousServiceCost"
+    )
+
+
+def reserve_account(settings: Settings) -> refs.Ref:
+    """payout_reserve_account: money the processor holds back is still the merchant's (asset)."""
+    return _created_account(
+        settings.payout_reserve_account, "Other Current Asset", "OtherCurrentAssets"
+    )
+
+
+def _account_line(amount: Decimal, currency: str, account: refs.Ref, text: str) -> dict[str, Any]:
+    return {
+        "Amount": money_text(amount, currency),
+        "DetailType": "DepositLineDetail",
+        "Description": text[:_DESCRIPTION_MAX],
+        "DepositLineDetail": {"AccountRef": account},
+    }
+
+
+def _order_text(item: BalanceTransaction) -> str:
+    order = item.order_source_id or item.order_id
+    return f" of order {order}" if order else ""
+
+
+def _linked_document(
+    item: BalanceTransaction, orders_seen: Mapping[str, OrderFacts]
+) -> tuple[refs.Ref, str] | None:
+    """The symbolic TxnId and TxnType of the document that recorded a charge, if one can be named.
+
+    An order mapped earlier in the same input says exactly which document took the money. An
+    order mapped in an earlier run took it on its SalesReceipt or, being an Invoice order, on
+    the Payment of this transaction: never both, so the SalesReceipt is named with the Payment
+    as its fallback and the target links whichever its ledger holds (TxnType follows the entity
+    that resolved; docs/payouts.md).
+    """
+    if item.order_id is None:
+        return None
+    facts = orders_seen.get(item.order_id)
+    if facts is not None:
+        known = dict(facts.undeposited)
+        found = known.get(item.order_transaction_id or "")
+        if found is None and item.order_transaction_id is None and len(set(known.values())) == 1:
+            found = next(iter(known.values()))  # one document holds all the order's money
+        if found is None:
+            return None
+        return refs.document(found.external_id, found.document_type), found.document_type
+    receipt = refs.document(sales_receipt_external_id(item.order_id), "SalesReceipt")
+    if item.order_transaction_id is not None:
+        receipt["fallback"] = refs.document(
+            payment_external_id(item.order_id, item.order_transaction_id), "Payment"
+        )
+    return receipt, "SalesReceipt"
+
+
+@dataclass(frozen=True, slots=True)
+class DepositLines:
+    """The Deposit's lines and the charges no line could take (the residual)."""
+
+    lines: tuple[dict[str, Any], ...]
+    unlinked: tuple[BalanceTransaction, ...]
+
+
+def deposit_lines(
+    payout: Payout, settings: Settings, orders_seen: Mapping[str, OrderFacts]
+) -> DepositLines:
+    """Every line of the payout's Deposit, in the payout's transaction order, fees last."""
+    currency = payout.currency
+    clearing_name = settings.deposit_account_map.get(
+        payout.gateway, settings.default_deposit_account
+    )
+    clearing = refs.account(clearing_name)
+    lines: list[dict[str, Any]] = []
+    unlinked: list[BalanceTransaction] = []
+    for item in payout.transactions:
+        label = f"{item.type.replace('_', ' ').capitalize()} {item.transaction_id}"
+        if item.type == "charge":
+            if clearing_name != UNDEPOSITED_FUNDS:
+                text = f"{label}{_order_text(item)}"
+                lines.append(_account_line(item.amount, currency, clearing, text))
+                continue
+            linked = _linked_document(item, orders_seen)
+            if linked is None:
+                unlinked.append(item)
+                continue
+            txn_id, txn_type = linked
+            link = {"TxnId": txn_id, "TxnType": txn_type, "TxnLineId": "0"}
+            lines.append({"Amount": money_text(item.amount, currency), "LinkedTxn": [link]})
+        elif item.type in _MONEY_BACK_TYPES | _FAILED_PAYOUT_TYPES:
+            refund = f" (refund {item.refund_id})" if item.refund_id else ""
+            text = f"{label}{_order_text(item)}{refund}"
+            lines.append(_account_line(item.amount, currency, clearing, text))
+        else:
+            account = reserve_account(settings) if item.type == "reserve" else None
+            account = account or adjustment_account(settings)
+            reason = f": {item.description}" if item.description else ""
+            lines.append(_account_line(item.amount, currency, account, f"{label}{reason}"))
+    if payout.fees != 0:
+        text = f"{gateway_title(payout.gateway, settings)} fees, payout {payout.source_id}"
+        lines.append(_account_line(-payout.fees, currency, fee_account(settings), text))
+    return DepositLines(tuple(lines), tuple(unlinked))
+
+
+def _residual_error(
+    payout: Payout, residual: Decimal, unlinked: tuple[BalanceTransaction, ...]
+) -> MappingError:
+    currency = payout.currency
+    named = ", ".join(t.transaction_id for t in unlinked[:_NAMED_MAX])
+    more = f" and {len(unlinked) - _NAMED_MAX} more" if len(unlinked) > _NAMED_MAX else ""
+    return MappingError(
+        ErrorCode.DEPOSIT_RESIDUAL,
+        "transactions",
+        f"the Deposit's lines come to {money_text(payout.net - residual, currency)} {currency} "
+        f"but the payout's net is {money_text(payout.net, currency)}: a residual of "
+        f"{money_text(residual, currency)} {currency} from charges with no order document to "
+        f"clear ({named}{more})",
+        "Sync the orders these charges belong to (or stop filtering them out: test orders, "
+        "statuses, channels, created_after/before), then retry; a charge the store does not "
+        "link to any order must be deposited by hand in QuickBooks.",
+    )
+
+
+def map_payout(
+    payout: Payout,
+    settings: Settings,
+    source: Source,
+    orders_seen: Mapping[str, OrderFacts] | None = None,
+) -> list[OutputRecord]:
+    """The payout's Deposit (nothing while it is scheduled).
+
+    Raises:
+        MappingError: MAP-CURRENCY-NOT-HOME, MAP-DEPOSIT-RESIDUAL.
+    """
+    if waiting_reason(payout) is not None:
+        return []
+    check_home_currency(payout.currency, settings)
+    operation: Operation = "delete" if payout.status in _REMOVED else "upsert"
+    built = deposit_lines(payout, settings, orders_seen or {})
+    total = sum((Decimal(line["Amount"]) for line in built.lines), Decimal(0))
+    residual = payout.net - total
+    if operation == "upsert" and (residual != 0 or built.unlinked):
+        raise _residual_error(payout, residual, built.unlinked)
+    note = f"{gateway_title(payout.gateway, settings)} payout {payout.source_id}"
+    if payout.basis == "estimate":
+        note += " (estimate: the gateway's settled payments of the store-local day)"
+    body: dict[str, Any] = {
+        "DepositToAccountRef": refs.account(bank_account_name(payout.gateway, settings)),
+        "TxnDate": txn_date(payout.issued_at, payout.store_timezone, settings.store_timezone),
+        "PrivateNote": note[:_PRIVATE_NOTE_MAX],
+        "Line": list(built.lines),
+        "TotalAmt": money_text(payout.net, payout.currency),
+    }
+    if settings.multicurrency:
+        body["CurrencyRef"] = refs.currency(payout.currency)
+    return [
+        document(
+            "Deposit",
+            external_id=deposit_external_id(payout.id),
+            source=source,
+            body=body,
+            expected=Expected(payout.currency, payout.net, Decimal(0)),
+            links={"payout": payout.id},
+            mapping_version=settings.mapping_version,
+            operation=operation,
+        )
+    ]
