@@ -240,3 +240,28 @@ def test_reconcile_checks_payout_deposit_and_cleared_documents_three_ways(
     assert (row["payout"], row["matches"], row["residual"]) == (PAYOUT, "no", str(-FEE))
     page = (tmp_path / "r" / f"reconcile-{mapped.realm}.html").read_text()
     assert PAYOUT in page
+
+
+def ops_cli(config, tmp_path, *args):
+    path = tmp_path / "target.json"
+    path.write_text(json.dumps(config))
+    return CliRunner().invoke(main, ["--config", str(path), *args])
+
+
+def test_deposit_run_before_its_orders_is_kept_and_retried_once_they_are_in_quickbooks(
+    mapped, qbo, make_config, run_target, tmp_path
+):
+    _, emulator = qbo
+    config = make_config()
+    run_target(config, mapped.lines([("deposits", deposit_record(mapped))], {"b": 1}))
+    assert deposits_of(emulator, mapped.realm) == []
+    (letter,) = json.loads(ops_cli(config, tmp_path, "--json", "errors", "list").output)
+    assert letter["external_id"] == DEPOSIT
+    assert letter["error_code"] == "TQB-MISSING-DEPENDENCY"
+
+    run_target(config, mapped.lines(orders(mapped), {"b": 2}))
+    retried = ops_cli(config, tmp_path, "retry", str(letter["id"]))
+
+    assert retried.exit_code == 0, retried.output
+    (deposit,) = deposits_of(emulator, mapped.realm)
+    assert Decimal(str(deposit["TotalAmt"])) == Decimal(deposit_record(mapped)["expected"]["total"])
