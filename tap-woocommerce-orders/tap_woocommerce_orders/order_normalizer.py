@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from kconnector_canonical import CURRENT_SCHEMA_VERSION
 from tap_woocommerce_orders.discount_allocation import split_discounts
+from tap_woocommerce_orders.gateway_fees import payment_fee
 from tap_woocommerce_orders.status_mapping import (
     SKIPPED_STATUSES,
     OrderFacts,
@@ -322,6 +323,7 @@ class _OrderBuilder:
             return []
         order_id = str(self.order.get("id"))
         reference = text_or_none(self.order.get("transaction_id"))
+        fee = payment_fee(self.order, total, self.currency)
         return [
             {
                 "transaction_id": reference
@@ -332,6 +334,8 @@ class _OrderBuilder:
                 "status": "success",
                 "gateway": text_or_none(self.order.get("payment_method")) or "manual",
                 "amount": self.money(total),
+                "fee": fee.fee,
+                "net": fee.net,
                 "processed_at": paid_at,
                 "test": False,
             }

@@ -28,6 +28,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from kconnector_canonical import CURRENT_SCHEMA_VERSION
+from tap_woocommerce_orders.gateway_fees import RefundFeeFacts, refund_fee, refund_fee_facts
 from tap_woocommerce_orders.order_normalizer import (
     PLATFORM,
     canonical_id,
@@ -62,6 +63,7 @@ class RefundParent:
     payment_reference: str | None
     rates: dict[str, TaxRate] = field(default_factory=dict)
     embedded_totals: dict[str, Decimal] = field(default_factory=dict)
+    fee_facts: RefundFeeFacts | None = None
 
     @property
     def refund_ids(self) -> list[str]:
@@ -94,6 +96,7 @@ def refund_parent(
         else f"{payment_id}-payment",
         rates=rates_of_order(order.get("tax_lines") or [], known_percents),
         embedded_totals=embedded,
+        fee_facts=refund_fee_facts(order, embedded),
     )
 
 
@@ -200,6 +203,11 @@ class _RefundBuilder:
         if not self.refund.get("refunded_payment"):
             return []
         refund_id = str(self.refund.get("id"))
+        fee = (
+            refund_fee(self.parent.fee_facts, refund_id, amount, self.currency)
+            if self.parent.fee_facts is not None
+            else None
+        )
         return [
             {
                 "transaction_id": f"{refund_id}-refund",
@@ -208,6 +216,8 @@ class _RefundBuilder:
                 "status": "success",
                 "gateway": self.parent.gateway,
                 "amount": self.money(amount),
+                "fee": fee.fee if fee else None,
+                "net": fee.net if fee else None,
                 "processed_at": processed_at,
                 "test": False,
             }

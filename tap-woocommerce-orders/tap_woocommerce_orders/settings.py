@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
 
@@ -30,6 +31,14 @@ DEFAULT_STATUSES = ("any", "trash")
 # Order statuses the REST API accepts in `status` (https://woocommerce.github.io/woocommerce-rest-api-docs/#list-all-orders);
 # plugins may register more, so any lower-case slug is accepted.
 _STATUS_SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+PayoutGrouping = Literal["daily", "none"]
+PAYOUT_GROUPINGS: tuple[PayoutGrouping, ...] = ("daily", "none")
+# Gateway ids of WooCommerce Stripe Gateway and WooCommerce PayPal Payments (and the older
+# PayPal Standard, `paypal`): the ones whose fees the tap reads.
+DEFAULT_PAYOUT_GATEWAYS = ("stripe", "ppcp-gateway", "ppcp-credit-card-gateway", "paypal")
+# Stripe pays out daily on a 2-business-day rolling basis in the US
+# (https://docs.stripe.com/payouts#standard-payout-timing).
+DEFAULT_PAYOUT_DELAY_DAYS = 2
 DEFAULT_USER_AGENT = f"K-Connector/{__version__} (tap-woocommerce-orders; +https://k-connector.dev)"
 
 SETTINGS_SCHEMA = th.PropertiesList(
@@ -144,6 +153,48 @@ SETTINGS_SCHEMA = th.PropertiesList(
         ),
     ),
     th.Property(
+        "payout_grouping",
+        th.StringType(allowed_values=list(PAYOUT_GROUPINGS)),
+        default="daily",
+        title="Payout grouping",
+        description=(
+            "'daily': the payouts stream ESTIMATES each processor payout as the payments and "
+            "refunds one gateway settled on one store-local day (WooCommerce has no payout "
+            "API); 'none': no estimated payouts. A payout_report_file replaces the estimate."
+        ),
+    ),
+    th.Property(
+        "payout_gateways",
+        th.ArrayType(th.StringType),
+        default=list(DEFAULT_PAYOUT_GATEWAYS),
+        title="Payout gateways",
+        description=(
+            "Payment method ids whose payments are grouped into payouts (Stripe and PayPal "
+            "Payments by default); cash, cheque and bank transfer have no processor payout."
+        ),
+    ),
+    th.Property(
+        "payout_delay_days",
+        th.IntegerType,
+        default=DEFAULT_PAYOUT_DELAY_DAYS,
+        title="Payout delay (days)",
+        description=(
+            "Days from a payment to the processor's payout of it (Stripe's standard is 2 "
+            "business days in the US); an estimated payout is 'scheduled' until then, 'paid' "
+            "after."
+        ),
+    ),
+    th.Property(
+        "payout_report_file",
+        th.StringType,
+        title="Payout report file",
+        description=(
+            "Path of a CSV of the processor's real payouts, in the columns of Stripe's payout "
+            "reconciliation report (see the README). When set, the payouts stream emits these "
+            "payouts (basis 'processor') instead of estimates."
+        ),
+    ),
+    th.Property(
         "allow_insecure_http",
         th.BooleanType,
         default=False,
@@ -176,6 +227,10 @@ class StoreSettings:
     user_agent: str
     auth_method: AuthMethod
     https: bool
+    payout_grouping: PayoutGrouping = "daily"
+    payout_gateways: frozenset[str] = frozenset(DEFAULT_PAYOUT_GATEWAYS)
+    payout_delay_days: int = DEFAULT_PAYOUT_DELAY_DAYS
+    payout_report_file: Path | None = None
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> StoreSettings:
@@ -223,7 +278,15 @@ class StoreSettings:
             user_agent=user_agent or DEFAULT_USER_AGENT,
             auth_method="query_string" if auth_method == "query_string" else "basic",
             https=https,
+            payout_grouping="none" if config.get("payout_grouping") == "none" else "daily",
+            payout_gateways=_payout_gateways(config, errors),
+            payout_delay_days=_bounded(
+                config, "payout_delay_days", DEFAULT_PAYOUT_DELAY_DAYS, 1, 30, errors=errors
+            ),
+            payout_report_file=_report_file(config.get("payout_report_file"), errors),
         )
+        if config.get("payout_grouping", "daily") not in PAYOUT_GROUPINGS:
+            errors.append("payout_grouping: must be 'daily' or 'none'")
         if errors:
             summary = "Config validation failed"
             raise ConfigValidationError(summary, errors=errors)
@@ -288,3 +351,24 @@ def _bounded(  # noqa: PLR0913 - one setting and its bounds
         errors.append(f"{name}: must be a whole number from {low} to {high}")
         return default
     return value
+
+
+def _payout_gateways(config: Mapping[str, Any], errors: list[str]) -> frozenset[str]:
+    value = config.get("payout_gateways", list(DEFAULT_PAYOUT_GATEWAYS))
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        errors.append("payout_gateways: must be a list of payment method ids such as ['stripe']")
+        return frozenset(DEFAULT_PAYOUT_GATEWAYS)
+    return frozenset(v.strip() for v in value)
+
+
+def _report_file(value: object, errors: list[str]) -> Path | None:
+    if value is None or value == "":
+        return None
+    path = Path(str(value)).expanduser()
+    if not path.is_file():
+        errors.append(
+            "payout_report_file: no such file; give the path of the processor's payout "
+            "report (CSV), or leave it unset for estimated payouts"
+        )
+        return None
+    return path

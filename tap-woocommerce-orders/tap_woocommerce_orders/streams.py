@@ -16,7 +16,7 @@ changes its order's `date_modified`.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -25,13 +25,21 @@ from tap_woocommerce_orders.client import WooCommerceStream
 from tap_woocommerce_orders.date_windows import DateWindow, whole_second, windows
 from tap_woocommerce_orders.list_paginator import PageToken, WordPressListPaginator
 from tap_woocommerce_orders.order_normalizer import normalize_order, skip_reason
+from tap_woocommerce_orders.payout_estimate import (
+    EstimateSettings,
+    SettledMoney,
+    estimate_payouts,
+    payment_entries,
+    refund_entries,
+)
+from tap_woocommerce_orders.payout_report import report_payouts
 from tap_woocommerce_orders.refund_normalizer import RefundParent, normalize_refund, refund_parent
 from tap_woocommerce_orders.store_errors import ErrorClass, StoreError, StoreObjectGoneError
 from tap_woocommerce_orders.tax_rates import rate_ids_without_percent
 from tap_woocommerce_orders.wc_values import SourceValueError, gmt_datetime, wc_decimal
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Callable, Iterable
 
     from singer_sdk import Tap
     from singer_sdk.helpers.types import Context
@@ -289,3 +297,116 @@ class RefundsStream(WooCommerceStream):
                 order_id,
             )
         return record
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _local_and_utc(document: dict[str, Any], name: str) -> tuple[datetime | None, datetime | None]:
+    """WooCommerce's site-time `<name>` (naive) and `<name>_gmt` (aware UTC)."""
+    local_text = document.get(name)
+    utc = gmt_datetime(document.get(f"{name}_gmt"), f"{name}_gmt")
+    if not isinstance(local_text, str) or not local_text or utc is None:
+        return None, utc
+    try:
+        local = datetime.fromisoformat(local_text).replace(tzinfo=None)
+    except ValueError as exc:
+        msg = f"{name} is not a date like 2026-02-10T13:03:11"
+        raise SourceValueError(msg) from exc
+    return local, utc
+
+
+class PayoutsStream(WooCommerceStream):
+    """Estimated processor payouts (basis `estimate`), or a processor report's (`processor`).
+
+    Each run re-reads the orders modified since the earliest day whose payout may still change
+    (the bookmark minus the payout delay and a margin), with their refunds, and re-emits every
+    payout of those days: downstream deduplicates by id, and a payout only changes while
+    `scheduled`. See `payout_estimate` for what the estimate is and is not.
+    """
+
+    name = "payouts"
+    path = "/orders"
+    primary_keys: ClassVar[list[str]] = ["id"]
+    replication_key = "updated_at"
+    is_sorted = False
+    schema: ClassVar[dict[str, Any]] = singer_schema("payouts")
+    margin = timedelta(days=3)
+
+    def __init__(self, tap: Tap, settings: StoreSettings) -> None:
+        """Bind to the settings."""
+        super().__init__(tap=tap, settings=settings)
+        self._query: dict[str, str] = {}
+        self.clock: Callable[[], datetime] = _utc_now  # tests set their own
+
+    def get_new_paginator(self) -> WordPressListPaginator:
+        """Positional pages, as the orders stream."""
+        return WordPressListPaginator(self.settings.per_page)
+
+    def get_url_params(
+        self,
+        context: Context | None,  # noqa: ARG002 - the window is set by get_records
+        next_page_token: PageToken | None,
+    ) -> dict[str, Any]:
+        """Window, every status but drafts, id ascending."""
+        params: dict[str, Any] = {
+            "per_page": self.settings.per_page,
+            "page": next_page_token.page if next_page_token else 1,
+            "orderby": "id",
+            "order": "asc",
+            "status": "any",
+        }
+        params.update(self._query)
+        return params
+
+    def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
+        """The payouts of every day from the first one that may still change."""
+        if self.settings.payout_report_file is not None:
+            yield from report_payouts(self.settings.payout_report_file, self.settings.store)
+            return
+        if self.settings.payout_grouping == "none":
+            return
+        now = whole_second(self.clock())
+        bookmark = self.get_starting_timestamp(context)
+        start = self.settings.start_date
+        if bookmark is not None and bookmark > start:
+            delay = timedelta(days=self.settings.payout_delay_days)
+            start = max(start, bookmark - delay - self.margin)
+        entries: list[SettledMoney] = []
+        for window in windows(start, now, self.settings.window):
+            self._query = window.query()
+            for order in self.request_records(context):
+                entries.extend(self._settled(order))
+        settings = EstimateSettings(
+            self.settings.store, self.settings.payout_gateways, self.settings.payout_delay_days
+        )
+        # The first whole store-local day: days before it may miss payments read earlier.
+        first_day = (start + timedelta(days=1)).date()
+        yield from estimate_payouts(entries, settings, now=now, first_day=first_day)
+
+    def _settled(self, order: dict[str, Any]) -> list[SettledMoney]:
+        order_id = str(order.get("id"))
+        if skip_reason(order) is not None or order.get("status") == "trash":
+            return []
+        try:
+            record = normalize_order(order, self.settings.store)
+            local_paid, utc_paid = _local_and_utc(order, "date_paid")
+            entries = payment_entries(record, local_paid, utc_paid)
+            if order.get("refunds"):
+                parent = refund_parent(order)
+                for refund in self.get_json(
+                    f"/orders/{order_id}/refunds?per_page={REFUNDS_PER_PAGE}"
+                ):
+                    canonical = normalize_refund(refund, parent, self.settings.store)
+                    local, utc = _local_and_utc(refund, "date_created")
+                    if local is not None and utc is not None:
+                        entries.extend(refund_entries(canonical, local, utc))
+        except SourceValueError as exc:
+            raise StoreError(
+                UNREADABLE_ORDER.format(order_id=order_id, problem=exc),
+                error_class=ErrorClass.DATA,
+                setting=None,
+                code=None,
+            ) from exc
+        return entries

@@ -10,7 +10,12 @@ from singer_sdk.helpers.capabilities import CapabilitiesEnum, PluginCapabilities
 
 from kconnector_canonical.redaction import install_log_redaction, secret_values
 from tap_woocommerce_orders.settings import SETTINGS_SCHEMA, StoreSettings
-from tap_woocommerce_orders.streams import OrdersStream, RefundParents, RefundsStream
+from tap_woocommerce_orders.streams import (
+    OrdersStream,
+    PayoutsStream,
+    RefundParents,
+    RefundsStream,
+)
 
 if TYPE_CHECKING:
     from singer_sdk.streams import Stream
@@ -72,11 +77,12 @@ class TapWooCommerceOrders(Tap):
         return self._store_settings
 
     def discover_streams(self) -> list[Stream]:
-        """`orders` and its child `refunds`."""
+        """`orders`, its child `refunds`, and `payouts`."""
         parents = RefundParents()
         return [
             OrdersStream(self, self.store_settings, parents),
             RefundsStream(self, self.store_settings, parents),
+            PayoutsStream(self, self.store_settings),
         ]
 
 
