@@ -57,6 +57,7 @@ def test_every_required_case_has_a_golden_folder():
         "presentment_currency_order",
         "test_order_skipped",
         "invalid_record_dead_letter",
+        "payout_deposit",
     }
     assert required <= set(CASES)
 

@@ -151,3 +151,18 @@ def test_cli_maps_a_singer_file_and_passes_state_through(tmp_path):
     assert kinds.index(("STATE", None)) == kinds.index(("RECORD", "sales_receipts")) + 1
     assert "event=record_skipped" in completed.stderr
     assert "code=MAP-INVALID-RECORD" in completed.stderr
+
+
+def test_payout_after_its_order_in_one_input_becomes_a_deposit_linking_its_receipt(mapper):
+    order, payout = load("shopify_order"), load("shopify_payout")
+    _messages(mapper.map_record_message({"stream": "orders", "record": order}))
+    messages = _messages(mapper.map_record_message({"stream": "payouts", "record": payout}))
+    records = [m for m in messages if m["type"] == "RECORD"]
+    assert [m["stream"] for m in records] == ["deposits"]
+    deposit = records[0]["record"]
+    Draft202012Validator(document_schema()).validate(deposit)
+    link = deposit["body"]["Line"][0]["LinkedTxn"][0]
+    assert link["TxnId"]["value"] == f"{order['id']}#sales_receipt"
+    assert "fallback" not in link["TxnId"]  # the order was seen: its document is known
+    assert deposit["body"]["TotalAmt"] == payout["net"]["amount"]
+    assert mapper.counts["deposits"] == 1
