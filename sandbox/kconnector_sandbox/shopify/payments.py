@@ -266,7 +266,10 @@ def _seeded(charges: list[BalanceTransaction], currency: str) -> list[BalanceTra
         plain[len(plain) // 2],
         plain[len(plain) * 3 // 4],
     )
-    disputed = plain[len(plain) // 3]
+    # The chargeback takes back a charge nobody refunded (a refunded order is not disputed).
+    refunded = {c.order_id for c in charges if c.type == "REFUND"}
+    undisputed = [c for c in plain if c.order_id not in refunded] or plain
+    disputed = undisputed[len(undisputed) // 3]
     return [
         BalanceTransaction(
             legacy_id=SEEDED_ID_BASE + 1,

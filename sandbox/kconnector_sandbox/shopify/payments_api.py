@@ -174,20 +174,26 @@ def _payouts_resolver(paginate: Paginate) -> Callable[..., dict[str, Any]]:
         _require(context, "payouts", PAYOUTS_SCOPE)
         ledger = _ledger(context)
         now = context.shop.clock.now()
-        predicate = _search(context, "payouts", args.get("query"), _payout_term())
-        direction = args.get("transactionType")
-        chosen = [
-            p
-            for p in ledger.payouts
-            if predicate(p) and (direction is None or _direction(p) == direction)
-        ]
+        query, direction = args.get("query"), args.get("transactionType")
         sort_key = args.get("sortKey") or "ID"
-        sorts: dict[str, Callable[[Payout], Any]] = {
-            "ISSUED_AT": lambda p: [p.issued_at.isoformat(), p.legacy_id],
-            "AMOUNT": lambda p: [_cents(p.net), p.legacy_id],
-            "STATUS": lambda p: [p.status(now), p.legacy_id],
-        }
-        items, keys = _sorted(chosen, sorts.get(sort_key, lambda p: p.legacy_id))
+        predicate = _search(context, "payouts", query, _payout_term())
+
+        def build() -> tuple[list[Any], list[Any]]:
+            chosen = [
+                p
+                for p in ledger.payouts
+                if predicate(p) and (direction is None or _direction(p) == direction)
+            ]
+            sorts: dict[str, Callable[[Payout], Any]] = {
+                "ISSUED_AT": lambda p: [p.issued_at.isoformat(), p.legacy_id],
+                "AMOUNT": lambda p: [_cents(p.net), p.legacy_id],
+                "STATUS": lambda p: [p.status(now), p.legacy_id],
+            }
+            return _sorted(chosen, sorts.get(sort_key, lambda p: p.legacy_id))
+
+        moving = sort_key == "STATUS" or _moves_with_clock(query)
+        key = ("payouts", query, direction, sort_key, now if moving else None)
+        items, keys = context.shop.listing(key, build)
         return paginate(items, keys, args, bulk=context.bulk)
 
     return resolve
@@ -199,34 +205,53 @@ def _transactions_resolver(paginate: Paginate) -> Callable[..., dict[str, Any]]:
         _require(context, "balanceTransactions", PAYOUTS_SCOPE)
         ledger = _ledger(context)
         now = context.shop.clock.now()
-        payouts = {p.legacy_id: p for p in ledger.payouts}
-        predicate = _search(
-            context, "balanceTransactions", args.get("query"), _transaction_term(ledger)
-        )
+        query = args.get("query")
+        predicate = _search(context, "balanceTransactions", query, _transaction_term(ledger))
         hide_transfers = bool(args.get("hideTransfers"))
-        chosen = [
-            t
-            for t in ledger.transactions
-            if predicate(t) and not (hide_transfers and t.type == "TRANSFER")
-        ]
         sort_key = args.get("sortKey") or "ID"
-        sorts: dict[str, Callable[[BalanceTransaction], Any]] = {
-            "PROCESSED_AT": lambda t: [t.transaction_date.isoformat(), t.legacy_id],
-            "PAYOUT_DATE": lambda t: [
-                payouts[t.payout_legacy_id].issued_at.isoformat(),
-                t.legacy_id,
-            ],
-            "PAYOUT_STATUS": lambda t: [payouts[t.payout_legacy_id].status(now), t.legacy_id],
-            "AMOUNT": lambda t: [_cents(t.amount), t.legacy_id],
-            "FEE": lambda t: [_cents(t.fee), t.legacy_id],
-            "NET": lambda t: [_cents(t.net), t.legacy_id],
-            "TRANSACTION_TYPE": lambda t: [t.type, t.legacy_id],
-            "ORDER_NAME": lambda t: [t.order_name or "", t.legacy_id],
-        }
-        items, keys = _sorted(chosen, sorts.get(sort_key, lambda t: t.legacy_id))
+        moving = sort_key == "PAYOUT_STATUS" or _moves_with_clock(query)
+        key = ("balanceTransactions", query, hide_transfers, sort_key, now if moving else None)
+        items, keys = context.shop.listing(
+            key, lambda: _transactions_listing(ledger, predicate, sort_key, now, hide_transfers)
+        )
         return paginate(items, keys, args, bulk=context.bulk)
 
     return resolve
+
+
+def _moves_with_clock(query: str | None) -> bool:
+    """Whether a query's matches change as the shop clock moves (statuses, ``now``)."""
+    text = query or ""
+    return "status" in text or "now" in text
+
+
+def _transactions_listing(
+    ledger: PaymentsLedger,
+    predicate: Callable[[Any], bool],
+    sort_key: str,
+    now: datetime,
+    hide_transfers: bool,  # noqa: FBT001 - the connection's argument
+) -> tuple[list[Any], list[Any]]:
+    payouts = {p.legacy_id: p for p in ledger.payouts}
+    chosen = [
+        t
+        for t in ledger.transactions
+        if predicate(t) and not (hide_transfers and t.type == "TRANSFER")
+    ]
+    sorts: dict[str, Callable[[BalanceTransaction], Any]] = {
+        "PROCESSED_AT": lambda t: [t.transaction_date.isoformat(), t.legacy_id],
+        "PAYOUT_DATE": lambda t: [
+            payouts[t.payout_legacy_id].issued_at.isoformat(),
+            t.legacy_id,
+        ],
+        "PAYOUT_STATUS": lambda t: [payouts[t.payout_legacy_id].status(now), t.legacy_id],
+        "AMOUNT": lambda t: [_cents(t.amount), t.legacy_id],
+        "FEE": lambda t: [_cents(t.fee), t.legacy_id],
+        "NET": lambda t: [_cents(t.net), t.legacy_id],
+        "TRANSACTION_TYPE": lambda t: [t.type, t.legacy_id],
+        "ORDER_NAME": lambda t: [t.order_name or "", t.legacy_id],
+    }
+    return _sorted(chosen, sorts.get(sort_key, lambda t: t.legacy_id))
 
 
 def _direction(payout: Payout) -> str:

@@ -179,6 +179,8 @@ def test_seeded_adjustment_reserve_and_chargeback_exist(served):
     assert chargeback["associatedOrder"] is not None
     assert _money(chargeback, "amount") < 0
     assert _money(chargeback, "fee") == Decimal("15.00")
+    refunded = {t["associatedOrder"]["id"] for t in transactions if t["type"] == "REFUND"}
+    assert chargeback["associatedOrder"]["id"] not in refunded
 
 
 def test_balance_transactions_filter_by_payout(served):
