@@ -396,10 +396,32 @@ class ReferenceResolver:
             # `...Ref` fields take {"value": Id}; plain id fields (LinkedTxn.TxnId) the Id.
             return {"value": entity_id} if (key or "").endswith("Ref") else entity_id
         if isinstance(value, dict):
-            return {k: self._resolve_value(v, f"{path}.{k}", k) for k, v in value.items()}
+            resolved = {k: self._resolve_value(v, f"{path}.{k}", k) for k, v in value.items()}
+            linked_type = self._linked_entity(value)
+            if linked_type is not None:
+                resolved["TxnType"] = linked_type
+            return resolved
         if isinstance(value, list):
             return [self._resolve_value(v, f"{path}[{i}]", key) for i, v in enumerate(value)]
         return value
+
+    def _linked_entity(self, value: Mapping[str, Any]) -> str | None:
+        """The entity a `LinkedTxn` names by external_id, as the ledger recorded it.
+
+        A link may name a document with fallbacks (a payout's charge: the order's SalesReceipt,
+        else its Payment, when the mapper cannot know which an earlier run wrote): `TxnType`
+        must be the entity the link resolved to, or QuickBooks refuses the link.
+        """
+        if "TxnType" not in value or not is_symbolic(value.get("TxnId")):
+            return None
+        candidate: SymbolicRef | None = SymbolicRef.parse(value["TxnId"], None)
+        while candidate is not None:
+            if candidate.by == "external_id":
+                entry = self._ledger.get(self._realm, candidate.value)
+                if entry is not None:
+                    return entry.entity
+            candidate = candidate.fallback
+        return None
 
     @staticmethod
     def _created_key(ref: SymbolicRef) -> str:

@@ -210,3 +210,30 @@ def test_lookup_answers_are_bounded_and_the_least_recently_used_go_first():
     assert cache.get(keys[3]) is None  # a known miss
     cache.hold_miss(keys[0])  # keeps the match it holds
     assert cache.get(keys[0]) == "0"
+
+
+def test_a_linked_txn_takes_the_type_of_the_document_its_fallback_found(resolver, requests_mock):
+    # A payout's charge names the order's SalesReceipt, else its Payment: the mapper cannot know
+    # which one an earlier run wrote, so the link's TxnType follows what the ledger holds.
+    refs_resolver, store = resolver
+    store.ledger.put_many(
+        [LedgerEntry("4620816365", "o1#payment:7", "Payment", "91", "0", "h", LedgerStatus.ACTIVE)]
+    )
+    receipt_else_payment = {
+        "by": "external_id",
+        "value": "o1#sales_receipt",
+        "fallback": {"by": "external_id", "value": "o1#payment:7"},
+    }
+    body = {
+        "Line": [
+            {
+                "Amount": "10.00",
+                "LinkedTxn": [
+                    {"TxnId": receipt_else_payment, "TxnType": "SalesReceipt", "TxnLineId": "0"}
+                ],
+            }
+        ]
+    }
+    linked = refs_resolver.resolve_body(body)["Line"][0]["LinkedTxn"][0]
+    assert linked == {"TxnId": "91", "TxnType": "Payment", "TxnLineId": "0"}
+    assert queries(requests_mock) == []
