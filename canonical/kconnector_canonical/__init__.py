@@ -5,7 +5,7 @@ Public API:
     validate, ensure_valid, Problem, InvalidRecordError: every problem in a record, by field.
     upcast, UpcasterRegistry, registry, UpcastError: in-flight schema version upgrades.
     Money, parse_amount, format_amount, quantize, allocate, Rounding, PLATFORM_ROUNDING: money.
-    Order, Refund and their parts: typed read-only views.
+    Order, Refund and their parts, Payout: typed read-only views.
 """
 
 from kconnector_canonical.model import Order, Refund
@@ -19,6 +19,7 @@ from kconnector_canonical.money import (
     parse_amount,
     quantize,
 )
+from kconnector_canonical.payout import BalanceTransaction, Payout
 from kconnector_canonical.schemas import (
     CURRENT_SCHEMA_VERSION,
     PRIMARY_KEYS,
@@ -34,10 +35,12 @@ __all__ = [
     "PLATFORM_ROUNDING",
     "PRIMARY_KEYS",
     "STREAMS",
+    "BalanceTransaction",
     "InvalidRecordError",
     "Money",
     "MoneyError",
     "Order",
+    "Payout",
     "Problem",
     "Refund",
     "Rounding",

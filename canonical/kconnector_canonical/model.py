@@ -44,6 +44,10 @@ def _money(value: Any) -> Money:  # noqa: ANN401 - canonical JSON
     return Money.from_record(value)
 
 
+def _optional_money(value: Any) -> Money | None:  # noqa: ANN401 - canonical JSON
+    return None if value is None else Money.from_record(value)
+
+
 @dataclass(frozen=True, slots=True)
 class Address:
     """A postal address; every part may be missing."""
@@ -310,6 +314,10 @@ class Transaction:
     amount: Money
     processed_at: datetime | None
     test: bool
+    fee: Money | None = None
+    """The processor's fee (since v2); its currency may differ from `amount`'s."""
+    net: Money | None = None
+    """What reaches the processor balance (since v2), in the fee's currency."""
 
     @classmethod
     def from_record(cls, value: dict[str, Any]) -> Self:
@@ -323,6 +331,8 @@ class Transaction:
             amount=_money(value["amount"]),
             processed_at=_optional_timestamp(value["processed_at"]),
             test=value.get("test", False),
+            fee=_optional_money(value.get("fee")),
+            net=_optional_money(value.get("net")),
         )
 
 
@@ -348,7 +358,7 @@ class Fulfillment:
 
 @dataclass(frozen=True, slots=True)
 class Order:
-    """A canonical order (schema_version 1)."""
+    """A canonical order (schema_version 2)."""
 
     id: str
     platform: Platform
@@ -510,7 +520,7 @@ class RefundTotals:
 
 @dataclass(frozen=True, slots=True)
 class Refund:
-    """A canonical refund (schema_version 1)."""
+    """A canonical refund (schema_version 2)."""
 
     id: str
     platform: Platform

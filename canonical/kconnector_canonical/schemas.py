@@ -8,9 +8,10 @@ from functools import cache
 from importlib import resources
 from typing import Any, Literal
 
-Stream = Literal["orders", "refunds"]
-STREAMS: tuple[Stream, ...] = ("orders", "refunds")
-CURRENT_SCHEMA_VERSION = 1
+Stream = Literal["orders", "refunds", "payouts"]
+STREAMS: tuple[Stream, ...] = ("orders", "refunds", "payouts")
+# 2: payouts (a stream of its own) and the processor's fee/net on order and refund transactions.
+CURRENT_SCHEMA_VERSION = 2
 PRIMARY_KEYS: tuple[str, ...] = ("id",)
 
 

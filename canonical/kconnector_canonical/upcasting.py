@@ -85,9 +85,26 @@ class UpcasterRegistry:
         return current
 
 
-# The registry the mapper uses. Version 1 is the first version, so its chain is empty; a v2 adds
-# `@registry.upcaster("orders", from_version=1)` functions here and bumps CURRENT_SCHEMA_VERSION.
+# The registry the mapper uses: one step per (stream, version), appended, never edited. A v3 adds
+# `@registry.upcaster("orders", from_version=2)` functions below and bumps CURRENT_SCHEMA_VERSION.
+# Payouts start at v2, so they have no step from v1.
 registry = UpcasterRegistry(CURRENT_SCHEMA_VERSION)
+
+
+@registry.upcaster("orders", from_version=1)
+def _orders_v1_to_v2(record: Record) -> Record:
+    """v2 adds the optional `fee`/`net` to transactions; a v1 order is a valid v2 order as is.
+
+    The processor's fee of a v1 record is unknown (not zero), so the fields stay absent rather
+    than being filled with a guess.
+    """
+    return record
+
+
+@registry.upcaster("refunds", from_version=1)
+def _refunds_v1_to_v2(record: Record) -> Record:
+    """v2 adds the optional `fee`/`net` to transactions; a v1 refund is a valid v2 refund as is."""
+    return record
 
 
 def upcast(record: Record, stream: Stream) -> Record:

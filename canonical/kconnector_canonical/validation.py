@@ -20,7 +20,7 @@ from kconnector_canonical.money import is_currency_code, minor_units, parse_amou
 from kconnector_canonical.schemas import STREAMS, Stream, load_schema
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator, Sequence
+    from collections.abc import Callable, Iterator, Sequence
 
     from jsonschema import ValidationError
 
@@ -52,8 +52,26 @@ def _validator(stream: Stream) -> Draft202012Validator:
 
 
 def detect_stream(record: dict[str, Any]) -> Stream:
-    """Guess the stream of a record: refunds carry `order_id`, orders do not."""
+    """Guess the stream of a record: payouts carry `basis`, refunds `order_id`, orders neither."""
+    if "basis" in record:
+        return "payouts"
     return "refunds" if "order_id" in record else "orders"
+
+
+# A processor's fee (and so the net) may be in its settlement currency, not the order's: Stripe
+# charges fees in the account's default currency ("balance_transaction.fee_details[].currency",
+# https://docs.stripe.com/api/balance_transactions/object). Those two fields of an order or refund
+# transaction are exempt from the one-currency rule; they still need an ISO code and its decimals.
+_OWN_CURRENCY_FIELDS = frozenset({"fee", "net"})
+
+
+def _own_currency(stream: Stream, path: Sequence[object]) -> bool:
+    return (
+        stream != "payouts"
+        and len(path) == 3  # noqa: PLR2004 - transactions[i].fee
+        and path[0] == "transactions"
+        and path[2] in _OWN_CURRENCY_FIELDS
+    )
 
 
 def _path(parts: Sequence[object]) -> str:
@@ -133,7 +151,7 @@ def _check_equal(field: str, actual: Decimal, expected: Decimal, how: str) -> It
         yield Problem(field, f"is {actual} but {how} gives {expected}")
 
 
-def _common_problems(record: dict[str, Any]) -> Iterator[Problem]:
+def _common_problems(record: dict[str, Any], stream: Stream) -> Iterator[Problem]:
     expected_id = f"{record['platform']}:{record['store']}:{record['source_id']}"
     if record["id"] != expected_id:
         yield Problem("id", f"must be <platform>:<store>:<source id>, i.e. {expected_id!r}")
@@ -152,11 +170,52 @@ def _common_problems(record: dict[str, Any]) -> Iterator[Problem]:
             "presentment_currency", f"{presentment!r} is not an active ISO 4217 currency code"
         )
     for path, money in _walk_money(record, []):
+        if _own_currency(stream, path):
+            yield from _own_currency_problems(path, money)
+            continue
         allowed = presentment if path and path[0] == "presentment_totals" else currency
         if money["currency"] != allowed:
             yield Problem(
                 _path([*path, "currency"]),
                 f"is {money['currency']!r} but this record's amounts are in {allowed!r}",
+            )
+
+
+def _own_currency_problems(path: list[object], money: dict[str, Any]) -> Iterator[Problem]:
+    code = money["currency"]
+    if not is_currency_code(code):
+        yield Problem(
+            _path([*path, "currency"]), f"{code!r} is not an active ISO 4217 currency code"
+        )
+        return
+    yield from _decimals_problem(_path([*path, "amount"]), money["amount"], code)
+
+
+def _decimals_problem(field: str, amount: str, currency: str) -> Iterator[Problem]:
+    places = minor_units(currency)
+    exponent = parse_amount(amount).as_tuple().exponent
+    if isinstance(exponent, int) and -exponent > places:
+        yield Problem(
+            field, f"has more than {places} decimals; {currency} amounts are in its minor unit"
+        )
+
+
+def _transaction_fee_problems(record: dict[str, Any]) -> Iterator[Problem]:
+    """Money in (a sale, a capture) with its fee and net in one currency: net = amount - fee.
+
+    Only then is the arithmetic defined: across currencies the net is the processor's own figure,
+    and for money out (a refund) processors differ on the sign of a returned fee.
+    """
+    for i, txn in enumerate(record["transactions"]):
+        fee, net = txn.get("fee"), txn.get("net")
+        if txn["kind"] not in {"sale", "capture"} or fee is None or net is None:
+            continue
+        if fee["currency"] == net["currency"] == txn["amount"]["currency"]:
+            yield from _check_equal(
+                f"transactions[{i}].net.amount",
+                parse_amount(net["amount"]),
+                parse_amount(txn["amount"]["amount"]) - parse_amount(fee["amount"]),
+                "amount - fee",
             )
 
 
@@ -244,6 +303,35 @@ def _order_problems(order: dict[str, Any]) -> Iterator[Problem]:
                 )
 
 
+def _payout_problems(payout: dict[str, Any]) -> Iterator[Problem]:
+    currency = payout["currency"]
+    for path, money in _walk_money(payout, []):
+        yield from _decimals_problem(_path([*path, "amount"]), money["amount"], currency)
+    transactions = payout["transactions"]
+    for i, txn in enumerate(transactions):
+        yield from _check_equal(
+            f"transactions[{i}].net.amount",
+            _amount(txn, "net"),
+            _amount(txn, "amount") - _amount(txn, "fee"),
+            "amount - fee",
+        )
+    totals = payout["totals"]
+    gross, fees = _amount(totals, "gross"), _amount(totals, "fees")
+    checks: list[tuple[str, Decimal, Decimal, str]] = [
+        (
+            "totals.gross.amount",
+            gross,
+            _sum(transactions, "amount"),
+            "the sum of transactions' amount",
+        ),
+        ("totals.fees.amount", fees, _sum(transactions, "fee"), "the sum of transactions' fee"),
+        ("totals.net.amount", _amount(totals, "net"), gross - fees, "totals.gross - totals.fees"),
+        ("net.amount", _amount(payout, "net"), gross - fees, "totals.gross - totals.fees"),
+    ]
+    for field, actual, expected, how in checks:
+        yield from _check_equal(field, actual, expected, how)
+
+
 def _refund_problems(refund: dict[str, Any]) -> Iterator[Problem]:
     prefix = f"{refund['platform']}:{refund['store']}:"
     if not refund["order_id"].startswith(prefix) or refund["order_id"] != (
@@ -276,12 +364,19 @@ def _refund_problems(refund: dict[str, Any]) -> Iterator[Problem]:
         yield from _check_equal(f"totals.{key}.amount", _amount(totals, key), expected, how)
 
 
+_STREAM_PROBLEMS: dict[Stream, Callable[[dict[str, Any]], Iterator[Problem]]] = {
+    "orders": _order_problems,
+    "refunds": _refund_problems,
+    "payouts": _payout_problems,
+}
+
+
 def validate(record: object, stream: Stream | None = None) -> list[Problem]:
     """Every problem in a canonical record; an empty list means it is valid.
 
     Args:
         record: the record (a JSON object).
-        stream: "orders" or "refunds"; guessed from the record when None.
+        stream: "orders", "refunds" or "payouts"; guessed from the record when None.
 
     Returns:
         The problems, sorted by field, each naming the field and what to fix.
@@ -296,10 +391,11 @@ def validate(record: object, stream: Stream | None = None) -> list[Problem]:
     )
     if problems:
         return problems
-    semantic = list(_common_problems(record))
+    semantic = list(_common_problems(record, chosen))
     if not semantic:
-        body = _order_problems(record) if chosen == "orders" else _refund_problems(record)
-        semantic.extend(body)
+        semantic.extend(_STREAM_PROBLEMS[chosen](record))
+        if chosen != "payouts":
+            semantic.extend(_transaction_fee_problems(record))
     return sorted(set(semantic))
 
 

@@ -1,6 +1,6 @@
 from decimal import Decimal
 
-from kconnector_canonical import Money, Order, Refund, singer_schema, validate
+from kconnector_canonical import STREAMS, Money, Order, Payout, Refund, singer_schema, validate
 from kconnector_canonical.examples import load
 
 
@@ -20,7 +20,7 @@ def test_refund_view_reads_adjustments():
 
 
 def test_singer_schema_is_self_contained():
-    for stream in ("orders", "refunds"):
+    for stream in STREAMS:
         text = repr(singer_schema(stream))
         assert "$ref" not in text
         assert "$defs" not in text
@@ -42,7 +42,7 @@ def _untyped(node, path="$"):
 
 def test_every_singer_schema_node_declares_its_type():
     # The SDK drops `const` and its tooling needs a `type` on every property.
-    for stream in ("orders", "refunds"):
+    for stream in STREAMS:
         assert list(_untyped(singer_schema(stream))) == []
         assert "const" not in repr(singer_schema(stream))
 
@@ -52,3 +52,22 @@ def test_tax_line_without_a_rate_is_valid_and_reads_as_none():
     record["tax_lines"][0]["rate"] = None
     assert validate(record) == []
     assert Order.from_record(record).tax_lines[0].rate is None
+
+
+def test_transaction_fee_and_net_read_as_money_or_none():
+    order = Order.from_record(load("shopify_order"))
+    sale, refund = order.transactions
+    assert sale.fee == Money(Decimal("3.60"), "USD")
+    assert sale.net == Money(Decimal("110.32"), "USD")
+    assert refund.fee is None
+    assert refund.net is None
+
+
+def test_payout_view_reads_its_balance_transactions():
+    payout = Payout.from_record(load("shopify_payout"))
+    assert payout.settled
+    assert payout.net == Money(Decimal("66.92"), "USD")
+    assert [t.type for t in payout.transactions] == ["charge", "refund"]
+    assert payout.transactions[1].amount.amount == Decimal("-43.40")
+    assert payout.transactions[0].order_transaction_id == "6800000001"
+    assert payout.issued_at.utcoffset() is not None

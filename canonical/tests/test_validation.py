@@ -161,3 +161,121 @@ def test_ensure_valid_raises_with_all_problems():
 
 def test_non_object_record_is_a_problem_not_a_crash():
     assert [p.field for p in validate(["not", "a", "record"])] == ["(record)"]
+
+
+def test_transaction_fee_may_be_in_the_processors_settlement_currency():
+    # Stripe charges the fee in the account's currency: an EUR order, a USD fee and net.
+    order = load("woocommerce_order")
+    order["transactions"][0]["fee"] = {"amount": "1.12", "currency": "USD"}
+    order["transactions"][0]["net"] = {"amount": "50.61", "currency": "USD"}
+    assert validate(order) == []
+
+
+def test_transaction_fee_needs_an_iso_code_and_its_decimals():
+    order = load("woocommerce_order")
+    order["transactions"][0]["fee"] = {"amount": "1.123", "currency": "USD"}
+    order["transactions"][0]["net"] = {"amount": "50", "currency": "XQZ"}
+    problems = {p.field: p.message for p in validate(order)}
+    assert set(problems) == {"transactions[0].fee.amount", "transactions[0].net.currency"}
+    assert "decimals" in problems["transactions[0].fee.amount"]
+    assert "ISO 4217" in problems["transactions[0].net.currency"]
+
+
+def test_transaction_net_in_the_records_currency_must_be_amount_minus_fee():
+    order = load("shopify_order")
+    order["transactions"][0]["net"]["amount"] = "110.33"
+    problems = validate(order)
+    assert [p.field for p in problems] == ["transactions[0].net.amount"]
+    assert "amount - fee" in problems[0].message
+
+
+def test_transaction_fee_and_net_may_be_absent_or_null():
+    order = load("shopify_order")
+    del order["transactions"][0]["fee"]
+    order["transactions"][0]["net"] = None
+    assert validate(order) == []
+
+
+def test_payout_stream_is_detected_from_the_record():
+    payout = load("shopify_payout")
+    assert validate(payout) == validate(payout, "payouts") == []
+
+
+def test_payout_gross_must_be_the_sum_of_its_transactions():
+    payout = load("shopify_payout")
+    payout["transactions"][1]["amount"]["amount"] = "-43.41"
+    payout["transactions"][1]["net"]["amount"] = "-43.41"
+    problems = validate(payout, "payouts")
+    assert [p.field for p in problems] == ["totals.gross.amount"]
+    assert "sum of transactions' amount" in problems[0].message
+
+
+def test_payout_fees_must_be_the_sum_of_its_transaction_fees():
+    payout = load("shopify_payout")
+    payout["totals"]["fees"]["amount"] = "3.50"
+    assert fields(payout, "payouts") == {"totals.fees.amount", "totals.net.amount", "net.amount"}
+
+
+def test_payout_net_must_be_gross_minus_fees():
+    payout = load("shopify_payout")
+    payout["net"]["amount"] = "70.52"
+    problems = validate(payout, "payouts")
+    assert [p.field for p in problems] == ["net.amount"]
+    assert "gross - totals.fees" in problems[0].message
+
+
+def test_payout_transaction_net_must_be_amount_minus_fee():
+    payout = load("shopify_payout")
+    payout["transactions"][0]["net"]["amount"] = "113.92"
+    assert fields(payout, "payouts") == {"transactions[0].net.amount"}
+
+
+def test_payout_amounts_are_all_in_the_payout_currency():
+    # Unlike an order transaction's fee, a payout's amounts are the bank's: one currency.
+    payout = load("shopify_payout")
+    payout["transactions"][0]["fee"]["currency"] = "EUR"
+    assert fields(payout, "payouts") == {"transactions[0].fee.currency"}
+
+
+def test_payout_amounts_have_at_most_the_currency_decimals():
+    payout = load("shopify_payout")
+    payout["currency"] = "JPY"
+    for money in _money_nodes(payout):
+        money["currency"] = "JPY"
+    problems = fields(payout, "payouts")
+    assert "net.amount" in problems
+    assert "transactions[0].fee.amount" in problems
+
+
+def _money_nodes(node):
+    if isinstance(node, dict):
+        if set(node) == {"amount", "currency"}:
+            yield node
+            return
+        for child in node.values():
+            yield from _money_nodes(child)
+    elif isinstance(node, list):
+        for child in node:
+            yield from _money_nodes(child)
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("status", "sent"), ("basis", "guess"), ("gateway", ""), ("issued_at", "2026-03-06")],
+)
+def test_payout_vocabulary_and_shape_are_checked_naming_the_field(field, value):
+    payout = load("shopify_payout")
+    payout[field] = value
+    assert fields(payout, "payouts") == {field}
+
+
+def test_payout_transaction_type_is_checked():
+    payout = load("shopify_payout")
+    payout["transactions"][0]["type"] = "sale"
+    assert fields(payout, "payouts") == {"transactions[0].type"}
+
+
+def test_failed_payout_is_still_a_valid_record():
+    payout = load("shopify_payout")
+    payout["status"] = "failed"
+    assert validate(payout, "payouts") == []

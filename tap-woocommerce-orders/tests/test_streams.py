@@ -4,7 +4,7 @@ from typing import Any, Literal
 import pytest
 from jsonschema import Draft202012Validator
 
-from kconnector_canonical import singer_schema
+from kconnector_canonical import CURRENT_SCHEMA_VERSION, singer_schema
 from kconnector_canonical.examples import load
 from tap_woocommerce_orders.streams import OrdersStream, RefundsStream
 
@@ -26,7 +26,12 @@ def test_schema_message_is_the_canonical_schema_and_enforces_its_vocabularies(
     assert emitted == singer_schema(stream)
     record = load(example)
     variants: list[dict[str, Any]] = [record]
-    for field, value in [("schema_version", 2), ("platform", "magento"), ("currency", 12)]:
+    wrong_version = CURRENT_SCHEMA_VERSION + 1
+    for field, value in [
+        ("schema_version", wrong_version),
+        ("platform", "magento"),
+        ("currency", 12),
+    ]:
         changed = copy.deepcopy(record)
         changed[field] = value
         variants.append(changed)

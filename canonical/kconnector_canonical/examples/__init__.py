@@ -1,7 +1,7 @@
 """Example canonical records (valid, reconciled to the cent), for docs and for tests downstream.
 
 `load("shopify_order")` returns a fresh copy; names: shopify_order, shopify_refund,
-woocommerce_order, woocommerce_refund.
+woocommerce_order, woocommerce_refund, shopify_payout.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ EXAMPLES: tuple[str, ...] = (
     "shopify_refund",
     "woocommerce_order",
     "woocommerce_refund",
+    "shopify_payout",
 )
 
 
