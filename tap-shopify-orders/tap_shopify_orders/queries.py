@@ -54,10 +54,13 @@ value {
 ... on AutomaticDiscountApplication { title }
 """
 
+# `fees`: the processor's fees on the transaction (TransactionFee, in the payout currency),
+# https://shopify.dev/docs/api/admin-graphql/2025-10/objects/TransactionFee.
 TRANSACTION = f"""
 id kind status gateway test processedAt createdAt
 amountSet {{ {SHOP} }}
 parentTransaction {{ id }}
+fees {{ amount {{ amount currencyCode }} }}
 """
 
 REFUND_LINE_ITEM = f"""
@@ -295,3 +298,40 @@ def bulk_orders_query(search: str) -> str:
     """The bulk query text for orders matching `search` (quotes escaped for the string)."""
     escaped = search.replace("\\", "\\\\").replace('"', '\\"')
     return BULK_ORDERS_TEMPLATE % {"query": escaped}
+
+
+# Shopify Payments (https://shopify.dev/docs/api/admin-graphql/2026-01/objects/ShopifyPaymentsAccount):
+# payouts searched by `issued_at` and sorted by ISSUED_AT (search syntax on payouts since 2024-07,
+# https://shopify.dev/changelog/additions-to-the-graphql-api-for-shopify-payments-payouts-and-balance-transactions).
+MONEY = "amount currencyCode"
+PAYOUTS_PAGE = f"""
+query PayoutsPage($first: Int!, $after: String, $query: String!) {{
+  shopifyPaymentsAccount {{
+    id
+    payouts(first: $first, after: $after, query: $query, sortKey: ISSUED_AT) {{
+      {PAGE_INFO}
+      nodes {{ id legacyResourceId issuedAt status transactionType net {{ {MONEY} }} }}
+    }}
+  }}
+}}
+"""
+
+# One payout's balance transactions: `payments_transfer_id` is the payout's legacy id, and
+# `hideTransfers` drops the TRANSFER row (the payout itself leaving the balance),
+# https://shopify.dev/docs/api/admin-graphql/2026-01/objects/ShopifyPaymentsBalanceTransaction.
+PAYOUT_TRANSACTIONS = f"""
+query PayoutTransactions($first: Int!, $after: String, $query: String!) {{
+  shopifyPaymentsAccount {{
+    balanceTransactions(
+      first: $first, after: $after, query: $query, hideTransfers: true, sortKey: PROCESSED_AT
+    ) {{
+      {PAGE_INFO}
+      nodes {{
+        id type test transactionDate adjustmentReason sourceId sourceType sourceOrderTransactionId
+        amount {{ {MONEY} }} fee {{ {MONEY} }} net {{ {MONEY} }}
+        associatedOrder {{ id }} associatedPayout {{ id status }}
+      }}
+    }}
+  }}
+}}
+"""

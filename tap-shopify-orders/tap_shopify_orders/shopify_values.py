@@ -164,15 +164,37 @@ def transaction(raw: JSON, view: MoneyView, where: str) -> JSON | None:
         return None
     status = TRANSACTION_STATUS.get(str(raw.get("status")), "error")
     parent = raw.get("parentTransaction") if isinstance(raw.get("parentTransaction"), dict) else {}
-    return {
+    amount = view.amount(raw.get("amountSet"), where)
+    converted: JSON = {
         "transaction_id": legacy_id(raw.get("id")) or "unknown",
         "parent_id": legacy_id((parent or {}).get("id")),
         "kind": kind,
         "status": status,
         "gateway": blank_to_none(raw.get("gateway")) or "unknown",
-        "amount": view.money(view.amount(raw.get("amountSet"), where)),
+        "amount": view.money(amount),
         "processed_at": timestamp(raw.get("processedAt") or raw.get("createdAt")),
         "test": bool(raw.get("test")),
+    }
+    converted.update(transaction_fee(raw.get("fees"), amount, view.currency))
+    return converted
+
+
+def transaction_fee(raw: object, amount: Decimal, currency: str) -> JSON:
+    """`fee` and `net` of a transaction from its `fees` (TransactionFee list); {} when unknown.
+
+    An empty or absent list says nothing (a gateway other than Shopify Payments reports no fee),
+    so no field is set rather than a zero fee. Fees in the transaction's currency give
+    `net = amount - fee`; in another currency Shopify gives no net figure, so `net` is null.
+    """
+    fees = nodes(raw)
+    codes = {str((fee.get("amount") or {}).get("currencyCode")) for fee in fees}
+    if not fees or len(codes) != 1:
+        return {}
+    (code,) = codes
+    total = sum((to_decimal((fee.get("amount") or {}).get("amount")) for fee in fees), ZERO)
+    return {
+        "fee": money(total, code),
+        "net": money(amount - total, currency) if code == currency else None,
     }
 
 

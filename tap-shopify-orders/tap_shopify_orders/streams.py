@@ -75,6 +75,18 @@ class ShopAccess:
     currency: str
     timezone: str | None
     scopes: frozenset[str]
+    domain: str | None = None
+
+
+def read_shop_access(graphql: Callable[[str, str, dict[str, Any]], JSON]) -> ShopAccess:
+    """Ask Shopify for the shop's currency, zone and domain and the token's access scopes."""
+    data = graphql("ShopAccess", SHOP_ACCESS, {})
+    shop = data.get("shop") or {}
+    installation = data.get("currentAppInstallation") or {}
+    scopes = frozenset(str(scope.get("handle")) for scope in installation.get("accessScopes") or [])
+    return ShopAccess(
+        str(shop.get("currencyCode")), shop.get("ianaTimezone"), scopes, shop.get("myshopifyDomain")
+    )
 
 
 class OrdersStream(ShopifyStream):
@@ -97,6 +109,7 @@ class OrdersStream(ShopifyStream):
         # The page size Shopify accepted (lowered from `page_size` on MAX_COST_EXCEEDED), kept
         # for the rest of the run so that only one query per run is refused, not one per window.
         self._accepted_page_size: int | None = None
+        self._access: ShopAccess | None = None
         # "Now" for the run's upper bound and the bulk threshold: injectable, so that no test
         # depends on the wall clock (a fixed start date would otherwise age into the bulk path).
         self.clock: Callable[[], datetime] = wall_clock
@@ -164,13 +177,15 @@ class OrdersStream(ShopifyStream):
         rewound = moment - timedelta(minutes=self.settings.lookback_window_minutes)
         return max(rewound, start)
 
+    def shop_access(self) -> ShopAccess:
+        """The shop and the token's scopes, read once per run (the payouts stream asks too)."""
+        if self._access is None:
+            self._access = read_shop_access(self.graphql)
+        return self._access
+
     def _shop_access(self, since: datetime, now: datetime) -> ShopAccess:
-        data = self.graphql("ShopAccess", SHOP_ACCESS, {})
-        shop = data.get("shop") or {}
-        installation = data.get("currentAppInstallation") or {}
-        scopes = frozenset(
-            str(scope.get("handle")) for scope in installation.get("accessScopes") or []
-        )
+        access = self.shop_access()
+        scopes = access.scopes
         if not scopes & {"read_orders", "write_orders"}:
             raise ShopifyFatalError(
                 403,
@@ -185,10 +200,9 @@ class OrdersStream(ShopifyStream):
                 utc_z(since),
                 utc_z(now - DEFAULT_ORDER_HISTORY),
             )
-        domain = shop.get("myshopifyDomain")
-        if domain and domain != self.settings.shop:
-            self.logger.warning("shop=%s answers as %s", self.settings.shop, domain)
-        return ShopAccess(str(shop.get("currencyCode")), shop.get("ianaTimezone"), scopes)
+        if access.domain and access.domain != self.settings.shop:
+            self.logger.warning("shop=%s answers as %s", self.settings.shop, access.domain)
+        return access
 
     # --- changed orders -------------------------------------------------------------------
 

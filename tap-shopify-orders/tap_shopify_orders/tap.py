@@ -1,4 +1,4 @@
-"""tap-shopify-orders: Shopify orders and refunds as K-Connector's canonical Singer streams."""
+"""tap-shopify-orders: Shopify orders, refunds and payouts as canonical Singer streams."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from singer_sdk.exceptions import ConfigValidationError
 from singer_sdk.helpers.capabilities import CapabilitiesEnum, PluginCapabilities, TapCapabilities
 
 from kconnector_canonical.redaction import install_log_redaction, secret_values
+from tap_shopify_orders.payout_stream import PayoutsStream
 from tap_shopify_orders.settings import (
     API_VERSION,
     DEFAULT_BULK_THRESHOLD_DAYS,
@@ -167,7 +168,7 @@ class TapShopifyOrders(Tap):
 
     def discover_streams(self) -> list[Stream]:
         """The canonical streams."""
-        return [OrdersStream(self), RefundsStream(self)]
+        return [OrdersStream(self), RefundsStream(self), PayoutsStream(self)]
 
 
 if __name__ == "__main__":

@@ -25,4 +25,5 @@ def test_schema_messages_equal_the_canonical_schemas(mock_config: dict[str, Any]
     assert schema_messages(mock_config) == {
         "orders": singer_schema("orders"),
         "refunds": singer_schema("refunds"),
+        "payouts": singer_schema("payouts"),
     }
