@@ -13,6 +13,7 @@ from __future__ import annotations
 import email.parser
 import json
 import os
+import shlex
 import subprocess
 import sys
 import zipfile
@@ -42,6 +43,18 @@ PLUGINS = (  # (plugin type, name, folder), in README order
     ("loader", "target-quickbooks", "target-quickbooks"),
 )
 MAPPINGS = '[{"name": "quickbooks", "config": {}}]'
+# README.md's install commands, `$K` standing for a K-Connector checkout: the fixture runs these.
+ADD_COMMANDS = {
+    name: f"meltano add --plugin-type {plugin_type} {name} "
+    f"--from-ref $K/{folder}/meltano-plugin.yml"
+    for plugin_type, name, folder in PLUGINS
+}
+MAPPING_COMMAND = f"meltano config set --plugin-type mapper map-quickbooks _mappings '{MAPPINGS}'"
+PIP_ALONE_COMMAND = "pip install ./canonical ./tap-woocommerce-orders"
+RUN_COMMANDS = (
+    "meltano run tap-shopify-orders quickbooks target-quickbooks",
+    "meltano invoke target-quickbooks:status",
+)
 # target-jsonl as Meltano Hub defines its default variant. `meltano add --plugin-type loader
 # target-jsonl` reads the Hub, which CI cannot reach; the package itself comes from the index.
 TARGET_JSONL = """\
@@ -57,6 +70,20 @@ settings:
 """
 ORDERS = 10
 COMMAND_TIMEOUT_SECONDS = 600
+
+
+def _real_clock(env: dict[str, str]) -> dict[str, str]:
+    """`env` without libfaketime (`make test-clock-ahead`) for commands that reach the index.
+
+    A clock moved a year ahead sees the index's TLS certificates as expired; installing is not
+    date logic of K-Connector's, while the pipelines run afterwards keep the moved clock.
+    """
+    return {
+        key: value
+        for key, value in env.items()
+        if not key.startswith(("FAKETIME", "DONT_FAKE_MONOTONIC"))
+        and not (key == "LD_PRELOAD" and "faketime" in value)
+    }
 
 
 def _metadata(wheel: Path) -> email.message.Message:
@@ -77,6 +104,7 @@ def dist(tmp_path_factory: pytest.TempPathFactory) -> Path:
     built = subprocess.run(
         ["make", "--no-print-directory", "dist", f"DIST={out}"],  # noqa: S607 - make, as documented
         cwd=ROOT,
+        env=_real_clock(dict(os.environ)),
         capture_output=True,
         text=True,
         timeout=COMMAND_TIMEOUT_SECONDS,
@@ -172,12 +200,14 @@ class Stranger:
             }
         )
 
-    def meltano(self, *args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    def meltano(
+        self, *args: str, cwd: Path | None = None, installs: bool = False
+    ) -> subprocess.CompletedProcess[str]:
         """One `meltano` command; fails the test with its output when it fails."""
         done = subprocess.run(
             [str(MELTANO), *args],
             cwd=cwd or self.project,
-            env=self.env,
+            env=_real_clock(self.env) if installs else self.env,
             capture_output=True,
             text=True,
             timeout=COMMAND_TIMEOUT_SECONDS,
@@ -196,14 +226,10 @@ def stranger(tmp_path_factory, dist, sandbox) -> Stranger:
     folder = tmp_path_factory.mktemp("stranger")
     assert not folder.resolve().is_relative_to(ROOT)
     project = Stranger(folder, dist, sandbox)
-    project.meltano("init", "project", "--no_usage_stats", cwd=folder)
+    project.meltano("init", "project", "--no_usage_stats", cwd=folder, installs=True)
     # README.md, "Using the plugins in another Meltano project": the same commands.
-    for plugin_type, name, source in PLUGINS:
-        definition = ROOT / source / "meltano-plugin.yml"
-        project.meltano("add", "--plugin-type", plugin_type, name, "--from-ref", str(definition))
-    project.meltano(
-        "config", "set", "--plugin-type", "mapper", "map-quickbooks", "_mappings", MAPPINGS
-    )
+    for command in [*ADD_COMMANDS.values(), MAPPING_COMMAND]:
+        project.meltano(*_argv(command)[1:], installs=True)
     (folder / "target-jsonl.yml").write_text(TARGET_JSONL, encoding="utf-8")
     project.meltano(
         "add",
@@ -212,8 +238,30 @@ def stranger(tmp_path_factory, dist, sandbox) -> Stranger:
         "target-jsonl",
         "--from-ref",
         str(folder / "target-jsonl.yml"),
+        installs=True,
     )
     return project
+
+
+def _argv(command: str) -> list[str]:
+    return shlex.split(command.replace("$K", str(ROOT)))
+
+
+def test_readme_documents_the_commands_this_test_runs():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    for command in [*ADD_COMMANDS.values(), MAPPING_COMMAND, PIP_ALONE_COMMAND, *RUN_COMMANDS]:
+        assert command in readme, command
+
+
+@pytest.mark.parametrize(("plugin_type", "name", "folder"), PLUGINS, ids=[p[1] for p in PLUGINS])
+def test_each_plugin_readme_documents_its_own_add_command(plugin_type, name, folder):
+    readme = (ROOT / folder / "README.md").read_text(encoding="utf-8")
+    assert ADD_COMMANDS[name] in readme
+    for form in ("meltano add extractor", "meltano add mapper", "meltano add loader"):
+        assert form not in readme
+    assert "<repository-url>" not in readme
+    if plugin_type == "mapper":
+        assert MAPPING_COMMAND in readme
 
 
 def _installed(python: Path) -> dict[str, str]:
@@ -262,28 +310,24 @@ def test_woocommerce_orders_reach_target_jsonl(stranger):
 
 
 def test_tap_mapping_target_quickbooks_lands_documents_then_status_reports_them(stranger, sandbox):
-    stranger.meltano("run", "tap-shopify-orders", "quickbooks", "target-quickbooks")
+    stranger.meltano(*_argv(RUN_COMMANDS[0])[1:])
     documents = sandbox.qbo_documents("SalesReceipt") + sandbox.qbo_documents("Invoice")
     assert documents
     assert sandbox.qbo_strict_report() == []
-    status = stranger.meltano("invoke", "target-quickbooks:status")
+    status = stranger.meltano(*_argv(RUN_COMMANDS[1])[1:])
     assert "SalesReceipt" in status.stdout or "Invoice" in status.stdout
 
 
 def test_pip_alone_installs_a_plugin_from_a_checkout(tmp_path):
     # README.md: from a git checkout with pip alone, the plugin and kconnector-canonical by path
     # in one command, so pip resolves the canonical dependency without an index holding it.
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PIP_FIND_LINKS", "UV_"))}
+    env = _real_clock(
+        {k: v for k, v in os.environ.items() if not k.startswith(("PIP_FIND_LINKS", "UV_"))}
+    )
     venv = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], env=env, check=True, timeout=120)
     installed = subprocess.run(
-        [
-            str(venv / "bin" / "pip"),
-            "install",
-            "--quiet",
-            "./canonical",
-            "./tap-woocommerce-orders",
-        ],
+        [str(venv / "bin" / "pip"), *_argv(PIP_ALONE_COMMAND)[1:], "--quiet"],
         cwd=ROOT,
         env=env,
         capture_output=True,

@@ -389,8 +389,8 @@ class TargetQuickBooks(Target):
                 code=error_catalog.UNKNOWN_STREAM,
                 guidance=(
                     f"target-quickbooks reads map-quickbooks' streams only ({known}). Put "
-                    "map-quickbooks between the tap and this target, e.g. `meltano run "
-                    "tap-shopify-orders map-quickbooks target-quickbooks`."
+                    "map-quickbooks between the tap and this target: under Meltano, one of its "
+                    "mappings, e.g. `meltano run tap-shopify-orders quickbooks target-quickbooks`."
                 ),
             )
         )
