@@ -6,9 +6,11 @@ already sits in its gateway's deposit account (Undeposited Funds by default) on 
 SalesReceipt or Payment, so the Deposit moves it from there to the bank (docs/payouts.md):
 
 - a `charge` clears its order's document: a line with `LinkedTxn` to the SalesReceipt or Payment
-  (by the same external ids `order_documents` gives them). When the gateway's deposit account is
-  not Undeposited Funds (deposit_account_map names a clearing account), QuickBooks cannot link,
-  so the line takes the charge from that account instead (`DepositLineDetail`);
+  (by the same external ids `order_documents` gives them). QuickBooks deposits a linked document
+  whole, so the charges of one payout that clear the same document are added into one line.
+  When the gateway's deposit account is not Undeposited Funds (deposit_account_map names a
+  clearing account), QuickBooks cannot link, so the line takes the charge from that account
+  instead (`DepositLineDetail`);
 - a `refund` or `chargeback` (and a `dispute_reversal`, the chargeback undone): a line from the
   same account, negative for money out (the refund's RefundReceipt paid it from there);
 - the processor's fees: one negative line to `processor_fee_account`;
@@ -32,6 +34,7 @@ https://developer.intuit.com/app/developer/qbo/docs/api/accounting/all-entities/
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -242,6 +245,9 @@ def deposit_lines(
     clearing = refs.account(clearing_name)
     lines: list[dict[str, Any]] = []
     unlinked: list[BalanceTransaction] = []
+    # A linked line deposits its document whole: the charges of one payout that clear the same
+    # document (several captures on one SalesReceipt) become one line, at the first one's place.
+    linked_lines: dict[str, dict[str, Any]] = {}
     for item in payout.transactions:
         label = f"{item.type.replace('_', ' ').capitalize()} {item.transaction_id}"
         if item.type == "charge":
@@ -254,8 +260,15 @@ def deposit_lines(
                 unlinked.append(item)
                 continue
             txn_id, txn_type = linked
+            key = json.dumps(txn_id, sort_keys=True)
+            line = linked_lines.get(key)
+            if line is not None:
+                line["Amount"] = money_text(Decimal(line["Amount"]) + item.amount, currency)
+                continue
             link = {"TxnId": txn_id, "TxnType": txn_type, "TxnLineId": "0"}
-            lines.append({"Amount": money_text(item.amount, currency), "LinkedTxn": [link]})
+            line = {"Amount": money_text(item.amount, currency), "LinkedTxn": [link]}
+            linked_lines[key] = line
+            lines.append(line)
         elif item.type in _MONEY_BACK_TYPES | _FAILED_PAYOUT_TYPES:
             refund = f" (refund {item.refund_id})" if item.refund_id else ""
             text = f"{label}{_order_text(item)}{refund}"

@@ -1,9 +1,13 @@
 """Which QuickBooks document an order becomes, decided from the order record alone.
 
-- Paid at checkout (successful sale/capture transactions processed within
-  `paid_at_checkout_window_minutes` of `created_at` cover the order total, or the total is zero)
+- Paid at checkout by exactly one payment (a successful sale/capture processed within
+  `paid_at_checkout_window_minutes` of `created_at` covers the order total), or a zero total
   -> SalesReceipt.
-- Otherwise -> Invoice, plus one Payment per successful sale/capture (payments.py).
+- Paid at checkout by two or more payments (split tender: a gift card and a card; several
+  captures) -> Invoice, plus one Payment per transaction: a SalesReceipt holds the whole total
+  in one deposit account, so a payout that settles one tender could never clear it (QuickBooks
+  deposits a SalesReceipt whole; docs/payouts.md).
+- Otherwise -> Invoice, plus one Payment per successful sale/capture (order_documents.py).
 - A `document_type_rules` rule (first match) overrides either.
 - Cancelled or deleted with nothing paid -> the document is voided.
 
@@ -63,17 +67,26 @@ def refunded_amount(order: Order, exclude: frozenset[str] = frozenset()) -> Deci
     )
 
 
+def checkout_payments(order: Order, window_minutes: int) -> list[Transaction]:
+    """The payments processed within the window after `created_at` that kept money.
+
+    A payment whose change handed back equals its amount kept nothing and does not count.
+    """
+    deadline = order.created_at + timedelta(minutes=window_minutes)
+    return [
+        t
+        for t in payments(order)
+        if (t.processed_at or order.processed_at or order.created_at) <= deadline
+        and t.amount.amount - change_given(order, t.transaction_id) > 0
+    ]
+
+
 def paid_at_checkout(order: Order, window_minutes: int) -> bool:
     """True when payments inside the window cover the order total (or it is zero)."""
     total = order.totals.total.amount
     if total <= 0:
         return True
-    deadline = order.created_at + timedelta(minutes=window_minutes)
-    inside = [
-        t
-        for t in payments(order)
-        if (t.processed_at or order.processed_at or order.created_at) <= deadline
-    ]
+    inside = checkout_payments(order, window_minutes)
     paid = sum((t.amount.amount for t in inside), Decimal(0))
     paid -= sum((change_given(order, t.transaction_id) for t in inside), Decimal(0))
     return paid >= total
@@ -90,7 +103,7 @@ def primary_gateway(order: Order) -> str:
     return order.transactions[0].gateway if order.transactions else ""
 
 
-def rule_facts(order: Order, *, at_checkout: bool) -> dict[str, Any]:
+def rule_facts(order: Order, *, at_checkout: bool, checkout_count: int) -> dict[str, Any]:
     """The names a `document_type_rules` condition can use (see rules.CONDITION_SAMPLE)."""
     return {
         "platform": order.platform,
@@ -104,6 +117,7 @@ def rule_facts(order: Order, *, at_checkout: bool) -> dict[str, Any]:
         "financial_status": order.financial_status,
         "status": order.status,
         "paid_at_checkout": at_checkout,
+        "checkout_payments": checkout_count,
         "customer_is_guest": order.customer.is_guest,
     }
 
@@ -119,11 +133,20 @@ class DocumentDecision:
 
 def decide(order: Order, settings: Settings) -> DocumentDecision:
     """The document type of an order (pure: the order record and the rules only)."""
-    at_checkout = paid_at_checkout(order, settings.paid_at_checkout_window_minutes)
-    kind: DocumentKind = "sales_receipt" if at_checkout else "invoice"
-    reason = "paid at checkout" if at_checkout else "not paid at checkout"
+    window = settings.paid_at_checkout_window_minutes
+    at_checkout = paid_at_checkout(order, window)
+    count = len(checkout_payments(order, window))
+    kind: DocumentKind
+    if not at_checkout:
+        kind, reason = "invoice", "not paid at checkout"
+    elif order.totals.total.amount <= 0 or count <= 1:
+        kind, reason = "sales_receipt", "paid at checkout"
+    else:
+        # One SalesReceipt would hold every tender in one deposit account; a payout settling
+        # one of them could not clear it (a linked deposit line takes a document whole).
+        kind, reason = "invoice", f"paid at checkout by {count} payments"
     if settings.document_type_rules:
-        facts = rule_facts(order, at_checkout=at_checkout)
+        facts = rule_facts(order, at_checkout=at_checkout, checkout_count=count)
         for rule in settings.document_type_rules:
             if rule.when.matches(facts):
                 kind, reason = rule.kind, f"rule {rule.when.setting}"

@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 # 3: restocked refund lines credit their own item; 4: TxnDate in the record's own zone;
 # 5: a customer with an e-mail is identified by it, names made valid for QuickBooks;
 # 6: payouts map to Deposits (stream `deposits`, docs/payouts.md); other documents unchanged
-MAPPING_RULES_VERSION = "6"
+MAPPING_RULES_VERSION = "7"
 
 # QuickBooks DocNumber is at most 21 characters ("String length ... Max:21", error 2050):
 # https://developer.intuit.com/app/developer/qbo/docs/api/accounting/all-entities/invoice
@@ -61,6 +61,7 @@ CONDITION_SAMPLE: dict[str, Any] = {
     "financial_status": "paid",
     "status": "open",
     "paid_at_checkout": True,
+    "checkout_payments": 1,
     "customer_is_guest": False,
 }
 

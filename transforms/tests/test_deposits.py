@@ -283,3 +283,46 @@ def test_any_booked_payout_deposit_lines_sum_to_its_net(builder, items, currency
     record = _deposit(payout, settings)
     assert _lines_total(record["body"]) == Decimal(payout["net"]["amount"])
     assert record["body"]["TotalAmt"] == payout["net"]["amount"]
+
+
+def test_split_tender_order_is_cleared_tender_by_tender(builder):
+    # Paid at checkout by a gift card and a card: an Invoice and one Payment per tender, so the
+    # payout's card charge clears exactly its own Payment (docs/mapping.md, "Document type").
+    spec = builder.OrderSpec(source_id="1001", payment="gift_card_split")
+    order, _ = builder.build_order(spec)
+    card = order["transactions"][1]
+    seen = _orders(builder, [spec])
+    payout = builder.build_payout(
+        [builder.PayoutItem("charge", card["amount"]["amount"], "0.30", "1001", "T2")]
+    )
+    [line, _fees] = _deposit(payout, Settings.from_config({}), seen)["body"]["Line"]
+    link = line["LinkedTxn"][0]
+    assert (link["TxnId"]["value"], link["TxnType"]) == (f"{STORE}:1001#payment:T2", "Payment")
+    assert line["Amount"] == card["amount"]["amount"]
+
+
+def test_charges_clearing_one_receipt_make_one_line_of_their_sum(builder):
+    # A receipt is deposited whole: two captures of one SalesReceipt (kept one by a rule) in one
+    # payout become a single linked line, at the first charge's place.
+    settings = Settings.from_config(
+        {"document_type_rules": [{"when": "paid_at_checkout", "type": "sales_receipt"}]}
+    )
+    order, _ = builder.build_order(builder.OrderSpec(source_id="1001", payment="gift_card_split"))
+    result = map_record_result(order, "orders", settings, {})
+    assert [r.record["document_type"] for r in result.records][-1] == "SalesReceipt"
+    seen = {result.order_facts[0]: result.order_facts[1]}
+    first, second = (t["amount"]["amount"] for t in order["transactions"])
+    payout = builder.build_payout(
+        [
+            builder.PayoutItem("charge", first, "0.20", "1001", "T1"),
+            builder.PayoutItem("refund", "-1.00", "0", "1001", "R1", refund_source_id="9001"),
+            builder.PayoutItem("charge", second, "0.30", "1001", "T2"),
+        ]
+    )
+    body = _deposit(payout, settings, seen)["body"]
+    linked = [line for line in body["Line"] if "LinkedTxn" in line]
+    assert len(linked) == 1
+    assert "LinkedTxn" in body["Line"][0]
+    assert Decimal(linked[0]["Amount"]) == Decimal(order["totals"]["total"]["amount"])
+    assert linked[0]["LinkedTxn"][0]["TxnId"]["value"] == f"{STORE}:1001#sales_receipt"
+    assert _lines_total(body) == Decimal(body["TotalAmt"])
