@@ -32,8 +32,9 @@ CONFIG_SCHEMA = th.PropertiesList(
         description=(
             "Ordered overrides of the document type: the first rule whose `when` expression "
             "(simpleeval; names: platform, store, channel, tags, gateway, gateways, currency, "
-            "total, financial_status, status, paid_at_checkout, customer_is_guest) is true "
-            "sets `type` (sales_receipt or invoice). Use stable facts only (gateway, channel)."
+            "total, financial_status, status, paid_at_checkout, checkout_payments, "
+            "customer_is_guest) is true sets `type` (sales_receipt or invoice). Use stable "
+            "facts only (gateway, channel)."
         ),
     ),
     th.Property(
@@ -42,9 +43,10 @@ CONFIG_SCHEMA = th.PropertiesList(
         default=60,
         title="Paid-at-checkout window (minutes)",
         description=(
-            "An order fully paid by successful sale/capture transactions processed within this "
-            "many minutes of its creation becomes a SalesReceipt; otherwise an Invoice plus one "
-            "Payment per later capture."
+            "An order fully paid by one successful sale/capture transaction processed within "
+            "this many minutes of its creation becomes a SalesReceipt; otherwise (paid later, "
+            "partly, or by two or more transactions) an Invoice plus one Payment per "
+            "transaction."
         ),
     ),
     # Items
