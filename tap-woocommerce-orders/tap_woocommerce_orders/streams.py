@@ -80,6 +80,10 @@ class RefundParents:
         self._parents.pop(order_source_id, None)
 
 
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
 class OrdersStream(WooCommerceStream):
     """Canonical orders, incremental on `updated_at` (WooCommerce's `date_modified_gmt`)."""
 
@@ -96,6 +100,8 @@ class OrdersStream(WooCommerceStream):
         self.parents = parents
         self.rate_percents: dict[str, Decimal] = {}
         self._paginator: WordPressListPaginator | None = None
+        # "Now", the last window's end: injectable, so no test depends on the wall clock.
+        self.clock: Callable[[], datetime] = _utc_now
 
     def get_new_paginator(self) -> WordPressListPaginator:
         """Positional pages that survive orders leaving the window."""
@@ -133,7 +139,7 @@ class OrdersStream(WooCommerceStream):
 
     def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
         """Every order modified from the bookmark (minus lookback) to now, window by window."""
-        upper = whole_second(datetime.now(UTC))
+        upper = whole_second(self.clock())
         for window in windows(self._read_window_start(context), upper, self.settings.window):
             for status in self._status_passes():
                 yield from self._window_orders(window, status)
@@ -297,10 +303,6 @@ class RefundsStream(WooCommerceStream):
                 order_id,
             )
         return record
-
-
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 def _local_and_utc(document: dict[str, Any], name: str) -> tuple[datetime | None, datetime | None]:

@@ -6,7 +6,7 @@ import contextlib
 import io
 import json
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -72,11 +72,26 @@ class TapOutput:
         return states[-1] if states else {}
 
 
-def run_tap(config: dict[str, Any], state: dict[str, Any] | None = None) -> TapOutput:
+# The tap's "now" in tests: a served emulator's own (a day after its edit clock), else a fixed
+# date after every fake answer's dates. No test reads the wall clock.
+MOCK_NOW = datetime(2026, 7, 1, 12, 0, 0, tzinfo=UTC)
+STORE_CLOCKS: dict[str, Callable[[], datetime]] = {}
+
+
+def run_tap(
+    config: dict[str, Any],
+    state: dict[str, Any] | None = None,
+    clock: Callable[[], datetime] | None = None,
+) -> TapOutput:
     """Run a full sync in-process and collect its messages."""
+    now = clock or STORE_CLOCKS.get(str(config.get("url")), lambda: MOCK_NOW)
+    tap = TapWooCommerceOrders(config=config, state=state)
+    for stream in tap.streams.values():
+        if hasattr(stream, "clock"):
+            stream.clock = now
     buffer = io.StringIO()
     with contextlib.redirect_stdout(buffer):
-        TapWooCommerceOrders(config=config, state=state).sync_all()
+        tap.sync_all()
     return TapOutput([json.loads(line) for line in buffer.getvalue().splitlines()])
 
 
@@ -87,7 +102,11 @@ def served_store(seed: int, orders: int) -> Iterator[Store]:
     )
     try:
         with ServedApp(emulator.app) as served:
-            yield Store(emulator, served.url)
+            STORE_CLOCKS[served.url] = lambda: EDIT_CLOCK + timedelta(days=1)
+            try:
+                yield Store(emulator, served.url)
+            finally:
+                del STORE_CLOCKS[served.url]
     finally:
         emulator.close()
 
