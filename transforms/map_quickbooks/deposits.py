@@ -46,6 +46,7 @@ from map_quickbooks.contract import Expected, OutputRecord, document
 from map_quickbooks.dates import txn_date
 from map_quickbooks.errors import ErrorCode, MappingError
 from map_quickbooks.order_documents import (
+    UndepositedDocument,
     check_home_currency,
     payment_external_id,
     sales_receipt_external_id,
@@ -196,34 +197,49 @@ def _order_text(item: BalanceTransaction) -> str:
     return f" of order {order}" if order else ""
 
 
+@dataclass(frozen=True, slots=True)
+class Link:
+    """A charge's link: the symbolic TxnId and TxnType, and the document known to hold it."""
+
+    txn_id: refs.Ref
+    txn_type: str
+    known: str | None  # the external id, when the order came through the same run
+
+
 def _linked_document(
     item: BalanceTransaction, orders_seen: Mapping[str, OrderFacts]
-) -> tuple[refs.Ref, str] | None:
-    """The symbolic TxnId and TxnType of the document that recorded a charge, if one can be named.
+) -> Link | None:
+    """How a charge names the document that recorded it, or None when none can take it.
 
-    An order mapped earlier in the same input says exactly which document took the money. An
-    order mapped in an earlier run took it on its SalesReceipt or, being an Invoice order, on
-    the Payment of this transaction: never both, so the SalesReceipt is named with the Payment
-    as its fallback and the target links whichever its ledger holds (TxnType follows the entity
-    that resolved; docs/payouts.md).
+    The body names it the same way whether or not the order came through the same run, so a
+    payout mapped again in a later run (its status re-read) gives the same Deposit and the
+    target writes nothing: the order's SalesReceipt, with the transaction's Payment as its
+    fallback. An order has one or the other, never both, so the target links whichever its
+    ledger holds (and sets TxnType to it; docs/payouts.md). An order mapped in the same run
+    only checks that the transaction recorded money, and says which document it is (`known`,
+    for the Deposit's `links`: the target writes that document first).
     """
     if item.order_id is None:
         return None
-    facts = orders_seen.get(item.order_id)
-    if facts is not None:
-        known = dict(facts.undeposited)
-        found = known.get(item.order_transaction_id or "")
-        if found is None and item.order_transaction_id is None and len(set(known.values())) == 1:
-            found = next(iter(known.values()))  # one document holds all the order's money
-        if found is None:
-            return None
-        return refs.document(found.external_id, found.document_type), found.document_type
     receipt = refs.document(sales_receipt_external_id(item.order_id), "SalesReceipt")
+    facts = orders_seen.get(item.order_id)
+    known: UndepositedDocument | None = None
+    if facts is not None:
+        documents = dict(facts.undeposited)
+        if item.order_transaction_id is not None:
+            known = documents.get(item.order_transaction_id)
+        elif len(set(documents.values())) == 1:
+            known = next(iter(documents.values()))  # one document holds all the order's money
+            if known.document_type == "Payment":  # no transaction to name it by: exactly it
+                txn_id = refs.document(known.external_id, "Payment")
+                return Link(txn_id, "Payment", known.external_id)
+        if known is None:
+            return None
     if item.order_transaction_id is not None:
         receipt["fallback"] = refs.document(
             payment_external_id(item.order_id, item.order_transaction_id), "Payment"
         )
-    return receipt, "SalesReceipt"
+    return Link(receipt, "SalesReceipt", known.external_id if known else None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -232,6 +248,7 @@ class DepositLines:
 
     lines: tuple[dict[str, Any], ...]
     unlinked: tuple[BalanceTransaction, ...]
+    known: tuple[str, ...] = ()  # documents of orders of the same run that the lines clear
 
 
 def deposit_lines(
@@ -248,6 +265,7 @@ def deposit_lines(
     # A linked line deposits its document whole: the charges of one payout that clear the same
     # document (several captures on one SalesReceipt) become one line, at the first one's place.
     linked_lines: dict[str, dict[str, Any]] = {}
+    known: list[str] = []
     for item in payout.transactions:
         label = f"{item.type.replace('_', ' ').capitalize()} {item.transaction_id}"
         if item.type == "charge":
@@ -259,13 +277,14 @@ def deposit_lines(
             if linked is None:
                 unlinked.append(item)
                 continue
-            txn_id, txn_type = linked
-            key = json.dumps(txn_id, sort_keys=True)
+            if linked.known is not None and linked.known not in known:
+                known.append(linked.known)
+            key = json.dumps(linked.txn_id, sort_keys=True)
             line = linked_lines.get(key)
             if line is not None:
                 line["Amount"] = money_text(Decimal(line["Amount"]) + item.amount, currency)
                 continue
-            link = {"TxnId": txn_id, "TxnType": txn_type, "TxnLineId": "0"}
+            link = {"TxnId": linked.txn_id, "TxnType": linked.txn_type, "TxnLineId": "0"}
             line = {"Amount": money_text(item.amount, currency), "LinkedTxn": [link]}
             linked_lines[key] = line
             lines.append(line)
@@ -281,7 +300,7 @@ def deposit_lines(
     if payout.fees != 0:
         text = f"{gateway_title(payout.gateway, settings)} fees, payout {payout.source_id}"
         lines.append(_account_line(-payout.fees, currency, fee_account(settings), text))
-    return DepositLines(tuple(lines), tuple(unlinked))
+    return DepositLines(tuple(lines), tuple(unlinked), tuple(known))
 
 
 def _residual_error(
@@ -342,7 +361,10 @@ def map_payout(
             source=source,
             body=body,
             expected=Expected(payout.currency, payout.net, Decimal(0)),
-            links={"payout": payout.id},
+            # The target writes linked documents first; links are not part of the body, so a
+            # payout mapped again without its orders still gives the same document.
+            links={"payout": payout.id}
+            | {f"clears:{n}": external_id for n, external_id in enumerate(built.known, 1)},
             mapping_version=settings.mapping_version,
             operation=operation,
         )
