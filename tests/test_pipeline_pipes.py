@@ -263,10 +263,35 @@ def _paid_by(order: dict[str, Any], *, within: timedelta | None) -> Decimal:
     return paid
 
 
+def _checkout_payments(order: dict[str, Any]) -> int:
+    """Successful sales/captures inside the window that kept money (after their change)."""
+    created = datetime.fromisoformat(order["created_at"])
+    change: dict[str, Decimal] = {}
+    for transaction in order["transactions"]:
+        if transaction["kind"] == "change" and transaction["status"] == "success":
+            parent = str(transaction.get("parent_id"))
+            change[parent] = change.get(parent, Decimal(0)) + _money(transaction["amount"])
+    return sum(
+        1
+        for t in order["transactions"]
+        if t["kind"] in {"sale", "capture"}
+        and t["status"] == "success"
+        and not t.get("test")
+        and datetime.fromisoformat(t["processed_at"]) - created <= CHECKOUT_WINDOW
+        and _money(t["amount"]) - change.get(t["transaction_id"], Decimal(0)) > 0
+    )
+
+
 def expected_order_document(order: dict[str, Any]) -> str:
-    """`sales_receipt` or `invoice`, by the rule of docs/mapping.md."""
+    """`sales_receipt` or `invoice`, by the rule of docs/mapping.md.
+
+    Paid at checkout by one payment (or a zero total): a SalesReceipt. By two or more (split
+    tender, several captures): an Invoice with one Payment each, so payouts clear each tender.
+    """
     total = _money(order["totals"]["total"])
-    if total == 0 or _paid_by(order, within=CHECKOUT_WINDOW) >= total:
+    if total == 0:
+        return "sales_receipt"
+    if _paid_by(order, within=CHECKOUT_WINDOW) >= total and _checkout_payments(order) <= 1:
         return "sales_receipt"
     return "invoice"
 
