@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from target_quickbooks import (
     document_diff,
+    document_type_guard,
     error_catalog,
     merge,
     merge_plan,
@@ -120,6 +121,9 @@ class DeliveryCounts:
     conflicts: int = 0
     unreconciled: int = 0
     mapper_dead_letters: int = 0
+    # An order's first recorded document type kept / a SalesReceipt written as a Payment.
+    kept_document_type: int = 0
+    converted_document_type: int = 0
 
     def as_log(self) -> str:
         """key=value pairs for the run summary."""
@@ -350,6 +354,7 @@ class DeliveryEngine:
 
     def _deliver_wave(self, documents: list[MappedDocument]) -> None:
         records = Records()
+        documents = self._guard_document_types(documents, records)
         entries = self._store.ledger.get_many(self._realm, [d.external_id for d in documents])
         to_write: list[tuple[MappedDocument, str]] = []
         for document in documents:
@@ -463,6 +468,42 @@ class DeliveryEngine:
                 )
                 self._letter(records, document, error, operation="refund_guard")
         return [(d, digest) for d, digest in to_write if d.external_id not in refused]
+
+    def _guard_document_types(
+        self, documents: list[MappedDocument], records: Records
+    ) -> list[MappedDocument]:
+        """An order keeps the document type its ledger recorded first (document_type_guard)."""
+        orders = document_type_guard.order_ids(documents)
+        if not orders:
+            return documents
+        entries = self._store.ledger.order_documents(self._realm, orders)
+        kept: list[MappedDocument] = []
+        for decision in document_type_guard.wave_decisions(documents, entries):
+            document = decision.document
+            if decision.action is document_type_guard.Action.WRITE:
+                kept.append(document)
+            elif decision.action is document_type_guard.Action.REFUSE:
+                error = DataError(
+                    decision.message,
+                    code=error_catalog.DOCUMENT_TYPE_KEPT,
+                    element=decision.field,
+                    guidance=decision.guidance,
+                )
+                self._letter(records, document, error, operation="document_type")
+            else:
+                converted = decision.action is document_type_guard.Action.CONVERT
+                if converted:
+                    self.counts.converted_document_type += 1
+                    kept.append(document)
+                else:
+                    self.counts.kept_document_type += 1
+                    records.delivered.append(document.external_id)
+                records.audit.append(
+                    self._audit(
+                        document, "document_type", decision.action.value, message=decision.message
+                    )
+                )
+        return kept
 
     def _refusals(self, documents: list[MappedDocument]) -> dict[str, int]:
         """Earlier definitive refusals, for documents with an open dead letter only."""
