@@ -16,7 +16,9 @@ MODULES := kconnector_canonical kconnector_sandbox tap_shopify_orders tap_woocom
 MELTANO_VENV := $(TOOLS)/meltano
 MELTANO := $(MELTANO_VENV)/bin/meltano
 
-.PHONY: setup meltano test test-clock-ahead lint format clean demo demo-reset chaos bench dist
+PYTEST_MARKERS ?= not install_path
+
+.PHONY: setup meltano test test-install test-clock-ahead lint format clean demo demo-reset chaos bench dist
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -48,7 +50,13 @@ test: setup meltano
 		eval "$$(scripts/test-postgres.sh start)"; \
 		trap 'scripts/test-postgres.sh stop' EXIT; \
 	fi; \
-	$(PYTEST_ENV) $(VENV)/bin/pytest $(PYTEST_ARGS)
+	$(PYTEST_ENV) $(VENV)/bin/pytest -m "$(PYTEST_MARKERS)" $(PYTEST_ARGS)
+
+# Installable by strangers (tests/test_install_path.py): the built wheels and sdists added to a
+# new Meltano project outside the repository, each pipeline run. Minutes long: CI runs it as its
+# own step after `make test`.
+test-install: setup meltano
+	$(VENV)/bin/pytest -m install_path $(PYTEST_ARGS) tests/test_install_path.py
 
 # The same suite with the calendar moved ahead (libfaketime; CI runs it after `make test`), so a
 # date fixed in a test that would age into another code path fails CI before it goes off. Only

@@ -27,6 +27,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from meltano_sandbox import MELTANO, ROOT, SHOP, US_REALM, Sandbox
 
+# Its own CI step (`make test-install`, run by .ci/run): building and installing every
+# distribution takes minutes that `make test` cannot spare.
+pytestmark = pytest.mark.install_path
+
 # Published distribution -> folder. The sandbox is a development tool and is not published.
 DISTRIBUTIONS = {
     "kconnector-canonical": "canonical",
