@@ -11,7 +11,7 @@ export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
 MODULES := kconnector_canonical kconnector_sandbox tap_shopify_orders tap_woocommerce_orders \
-	map_quickbooks target_quickbooks
+	map_quickbooks target_quickbooks kconnector_realtime kconnector_orchestrate
 
 MELTANO_VENV := $(TOOLS)/meltano
 MELTANO := $(MELTANO_VENV)/bin/meltano

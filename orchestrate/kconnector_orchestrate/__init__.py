@@ -1,0 +1,1 @@
+"""K-Connector on Dagster."""

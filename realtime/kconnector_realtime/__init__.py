@@ -1,0 +1,1 @@
+"""K-Connector real-time receiver and dispatcher."""
