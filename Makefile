@@ -17,6 +17,9 @@ MELTANO_VENV := $(TOOLS)/meltano
 MELTANO := $(MELTANO_VENV)/bin/meltano
 
 PYTEST_MARKERS ?= not install_path
+# pytest-xdist: one worker per core; a test file stays on one worker (its module fixtures, e.g. a
+# served sandbox and its Meltano runs, are built once). `make test PYTEST_WORKERS=0` runs serially.
+PYTEST_WORKERS ?= auto
 
 .PHONY: setup meltano test test-install test-clock-ahead lint format clean demo demo-reset chaos bench dist
 
@@ -50,7 +53,7 @@ test: setup meltano
 		eval "$$(scripts/test-postgres.sh start)"; \
 		trap 'scripts/test-postgres.sh stop' EXIT; \
 	fi; \
-	$(PYTEST_ENV) $(VENV)/bin/pytest -m "$(PYTEST_MARKERS)" $(PYTEST_ARGS)
+	$(PYTEST_ENV) $(VENV)/bin/pytest -m "$(PYTEST_MARKERS)" -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 # Installable by strangers (tests/test_install_path.py): the built wheels and sdists added to a
 # new Meltano project outside the repository, each pipeline run. Minutes long: CI runs it as its

@@ -8,6 +8,7 @@ own target store.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import subprocess
 from dataclasses import dataclass, field
@@ -209,15 +210,21 @@ def ensure_plugins_installed() -> None:
         raise RuntimeError(msg)
     env = {k: v for k, v in os.environ.items() if not k.startswith("MELTANO_")}
     env["MELTANO_CLI_DISABLE_VERSION_CHECK"] = "true"
-    completed = subprocess.run(
-        [str(MELTANO), "install"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=900,
-        check=False,
-    )
+    # pytest-xdist workers share the repository's .meltano/: one installs at a time, the others
+    # then find every plugin installed.
+    lock_path = ROOT / ".meltano" / "install.lock"
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with lock_path.open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        completed = subprocess.run(
+            [str(MELTANO), "install"],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=900,
+            check=False,
+        )
     if completed.returncode != 0:
         msg = f"meltano install failed:\n{completed.stdout[-4000:]}\n{completed.stderr[-4000:]}"
         raise RuntimeError(msg)
