@@ -1,0 +1,1 @@
+"""Alembic migrations of the real-time queue's tables (own version table)."""
