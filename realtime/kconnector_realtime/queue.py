@@ -47,6 +47,8 @@ PLATFORMS: Final = frozenset({"shopify", "woocommerce", "quickbooks"})
 QUEUED: Final = "queued"
 CLAIMED: Final = "claimed"
 DONE: Final = "done"
+# Kept for the record only, never dispatched (Shopify's compliance requests).
+RECORDED: Final = "recorded"
 
 # How many recent deliveries the lag figures in `stats()` look at.
 _LAG_SAMPLE: Final = 500
@@ -224,6 +226,7 @@ class EventQueue:
         resource_id: str | None = None,
         webhook_id: str | None = None,
         occurred_at: datetime | None = None,
+        dispatch: bool = True,
     ) -> bool:
         """Store one verified delivery durably (committed when this returns).
 
@@ -235,6 +238,8 @@ class EventQueue:
             resource_id: the order, refund or entity the event is about, when it says so.
             webhook_id: the vendor's subscription or delivery id, kept for the operator.
             occurred_at: when the vendor says the change happened (the lag's start).
+            dispatch: False to keep the delivery on record without ever running a job for it
+                (a compliance request).
 
         Returns:
             True when stored, False when that delivery was stored already (a duplicate: counted,
@@ -250,7 +255,7 @@ class EventQueue:
             "webhook_id": webhook_id[:200] if webhook_id else None,
             "occurred_at": _utc(occurred_at) if occurred_at else None,
             "received_at": now,
-            "status": QUEUED,
+            "status": QUEUED if dispatch else RECORDED,
             "attempts": 0,
             "duplicates": 0,
         }
@@ -394,7 +399,8 @@ class EventQueue:
     def stats(self) -> dict[str, int]:
         """Counters for /healthz and metrics.
 
-        Keys: `events` (stored deliveries), `queued`, `claimed`, `done`, `duplicate` (deliveries
+        Keys: `events` (stored deliveries), `queued`, `claimed`, `done`, `recorded` (kept for the
+        record, never run), `duplicate` (deliveries
         refused as already stored), `failed_attempts` (runs that failed and put events back),
         `lag_last_ms` and `lag_p95_ms` (event time, or receipt, to delivery, over the recent
         done events; 0 when none).
@@ -422,6 +428,7 @@ class EventQueue:
             "queued": counts.get(QUEUED, 0),
             "claimed": counts.get(CLAIMED, 0),
             "done": counts.get(DONE, 0),
+            "recorded": counts.get(RECORDED, 0),
             "duplicate": int(duplicates),
             "failed_attempts": int(attempts),
             "lag_last_ms": lags[0] if lags else 0,
