@@ -1,16 +1,39 @@
-"""Collect what a wave of deliveries writes to the store, and write it in one go."""
+"""Turn delivery outcomes into ledger entries, audit rows and dead letters, written in one go.
+
+`Records` collects what one step writes to the store; `OutcomeRecorder` fills it: a success
+becomes a ledger entry (and the ``<order id>#customer`` alias of an order document), an audit
+row and a reconciliation check; a failure becomes an audit row and a dead letter carrying the
+error class, the field and the guidance. No QuickBooks call happens here.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from target_quickbooks import error_catalog
+from target_quickbooks.contract import source_facts_of
+from target_quickbooks.errors import DataError, DeliveryError, ErrorClass, TransientError
+from target_quickbooks.planning import LEDGER_STATUS, OUTCOMES, WriteKind
+from target_quickbooks.reconciliation import reconcile
 from target_quickbooks.store.audit import AuditEntry
+from target_quickbooks.store.dead_letters import DeadLetter
+from target_quickbooks.store.ledger import ALIAS_BODY_HASH, LedgerEntry, LedgerStatus
 
 if TYPE_CHECKING:
+    import logging
+
+    from target_quickbooks.contract import MappedDocument
+    from target_quickbooks.planning import WritePlan
     from target_quickbooks.store import Store
-    from target_quickbooks.store.dead_letters import DeadLetter
-    from target_quickbooks.store.ledger import LedgerEntry
+    from target_quickbooks.writer import WriteOutcome
+
+_UNRECONCILED_GUIDANCE = (
+    "QuickBooks computed different totals than the store (tax settings, rounding or a price "
+    "rule). Compare the document in QuickBooks with the order, fix the tax/mapping setup, then "
+    "retry; the document was written once and is not duplicated."
+)
 
 
 @dataclass
@@ -32,4 +55,249 @@ class Records:
         self.ledger, self.audit, self.letters, self.delivered = [], [], [], []
 
 
-__all__ = ["AuditEntry", "Records"]
+@dataclass
+class DeliveryCounts:
+    """What a run did (logged at the end of the run, asserted in tests)."""
+
+    created: int = 0
+    updated: int = 0
+    voided: int = 0
+    deleted: int = 0
+    unchanged: int = 0
+    adopted: int = 0
+    absent: int = 0
+    superseded: int = 0
+    dead_lettered: int = 0
+    merged: int = 0
+    kept_quickbooks: int = 0
+    conflicts: int = 0
+    unreconciled: int = 0
+    mapper_dead_letters: int = 0
+    # An order's first recorded document type kept / a SalesReceipt written as a Payment.
+    kept_document_type: int = 0
+    converted_document_type: int = 0
+
+    def as_log(self) -> str:
+        """key=value pairs for the run summary."""
+        return " ".join(f"{f.name}={getattr(self, f.name)}" for f in dataclasses.fields(self))
+
+
+class OutcomeRecorder:
+    """Writes what happened to each document into `Records` and the run's counts."""
+
+    def __init__(
+        self,
+        realm_id: str,
+        counts: DeliveryCounts,
+        logger: logging.Logger,
+        *,
+        max_attempts: int,
+    ) -> None:
+        """Bind the company, the run's counts, the logger and the retry budget (for messages)."""
+        self.realm_id = realm_id
+        self.counts = counts
+        self._logger = logger
+        self._max_attempts = max_attempts
+
+    def audit(  # noqa: PLR0913 - an audit row's fields
+        self,
+        document: MappedDocument,
+        operation: str,
+        outcome: str,
+        *,
+        qbo_id: str | None = None,
+        request_id: str | None = None,
+        intuit_tid: str | None = None,
+        before: dict[str, Any] | None = None,
+        after: dict[str, Any] | None = None,
+        message: str | None = None,
+    ) -> AuditEntry:
+        """An audit row about a document of this company."""
+        return AuditEntry(
+            realm_id=self.realm_id,
+            operation=operation,
+            outcome=outcome,
+            external_id=document.external_id,
+            entity=document.entity,
+            qbo_id=qbo_id,
+            request_id=request_id,
+            intuit_tid=intuit_tid,
+            before=before,
+            after=after,
+            message=message,
+        )
+
+    def failure_audit(self, plan: WritePlan, error: DeliveryError) -> AuditEntry:
+        """The audit row of a write QuickBooks refused (a system error: no dead letter)."""
+        return AuditEntry(
+            realm_id=self.realm_id,
+            operation=plan.kind.value,
+            outcome="failed",
+            external_id=plan.document.external_id,
+            entity=plan.document.entity,
+            qbo_id=payload_id(plan),
+            request_id=plan.request_id,
+            intuit_tid=error.intuit_tid,
+            error_class=error.error_class.value,
+            error_code=error.code,
+            message=error.message,
+            before=plan.before,
+        )
+
+    def letter(  # noqa: PLR0913 - the failure and its context
+        self,
+        records: Records,
+        document: MappedDocument,
+        error: DeliveryError,
+        *,
+        operation: str,
+        plan: WritePlan | None = None,
+        qbo_id: str | None = None,
+        after: dict[str, Any] | None = None,
+    ) -> None:
+        """Keep a document that cannot be delivered: a dead letter and its audit row."""
+        code, message = error.code, error.message
+        if isinstance(error, TransientError):
+            code = error_catalog.RETRIES_EXHAUSTED
+            message = f"gave up after {self._max_attempts} attempts: {error.message}"
+        if code == error_catalog.UNRECONCILED:
+            outcome = "unreconciled"
+        elif error.error_class is ErrorClass.CONFLICT:
+            outcome = "conflict"
+        else:
+            outcome = "dead_letter"
+            self.counts.dead_lettered += 1
+        records.audit.append(
+            AuditEntry(
+                realm_id=self.realm_id,
+                operation=operation,
+                outcome=outcome,
+                external_id=document.external_id,
+                entity=document.entity,
+                qbo_id=qbo_id or (payload_id(plan) if plan else None),
+                request_id=plan.request_id if plan else None,
+                intuit_tid=error.intuit_tid,
+                error_class=error.error_class.value,
+                error_code=code,
+                message=message,
+                before=plan.before if plan else None,
+                after=after,
+            )
+        )
+        records.letters.append(
+            DeadLetter(
+                realm_id=self.realm_id,
+                external_id=document.external_id,
+                stream=document.stream,
+                error_class=error.error_class.value,
+                error_code=code,
+                field=error.element,
+                message=message,
+                guidance=error.guidance,
+                record=dict(document.record),
+            )
+        )
+        self._logger.warning(
+            "event=dead_letter external_id=%s entity=%s class=%s code=%s field=%s",
+            document.external_id,
+            document.entity,
+            error.error_class.value,
+            code,
+            error.element,
+        )
+
+    def success(self, records: Records, outcome: WriteOutcome, *, count: bool = True) -> None:
+        """Record an acknowledged write: ledger entry, alias, audit row, reconciliation."""
+        plan, document = outcome.plan, outcome.document
+        if document is None:
+            msg = "a successful outcome carries its document"
+            raise ValueError(msg)
+        source = plan.document
+        qbo_id = str(document.get("Id") or (plan.before or {}).get("Id") or "")
+        records.ledger.append(
+            LedgerEntry(
+                realm_id=self.realm_id,
+                external_id=source.external_id,
+                entity=source.entity,
+                qbo_id=qbo_id,
+                sync_token=str(document.get("SyncToken", "")),
+                body_hash=plan.body_hash,
+                status=LEDGER_STATUS[plan.kind],
+                request_id=plan.request_id,
+                snapshot=plan.before if plan.kind is WriteKind.DELETE else document,
+                source_updated_at=source.source_updated_at,
+                pushed_body=plan.resolved_body,
+                expected_total=source.expected.total,
+                expected_tax=source.expected.tax,
+                currency=source.expected.currency,
+                source_facts=source_facts_of(source),
+            )
+        )
+        alias = self._customer_alias(plan)
+        if alias is not None:
+            records.ledger.append(alias)
+        if count:
+            name = OUTCOMES[plan.kind]  # the counter of the same name
+            setattr(self.counts, name, getattr(self.counts, name) + 1)
+            records.audit.append(
+                self.audit(
+                    source,
+                    plan.kind.value,
+                    OUTCOMES[plan.kind],
+                    qbo_id=qbo_id,
+                    request_id=plan.request_id,
+                    intuit_tid=outcome.intuit_tid,
+                    before=plan.before,
+                    after=document,
+                )
+            )
+        check = (
+            reconcile(source.entity, source.expected, document)
+            if plan.kind in {WriteKind.CREATE, WriteKind.UPDATE}
+            else None
+        )
+        if check is None or check.matches:
+            records.delivered.append(source.external_id)
+            return
+        self.counts.unreconciled += 1
+        message = f"QuickBooks totals differ from the store's: {check.describe()}"
+        error = DataError(
+            message,
+            code=error_catalog.UNRECONCILED,
+            element="TotalAmt",
+            guidance=_UNRECONCILED_GUIDANCE,
+            intuit_tid=outcome.intuit_tid,
+        )
+        self.letter(records, source, error, operation="reconcile", plan=plan, qbo_id=qbo_id)
+
+    def _customer_alias(self, plan: WritePlan) -> LedgerEntry | None:
+        """``<order id>#customer``: the customer an order's documents were written for.
+
+        A refund does not carry its order's customer; the mapper refers to it by this alias
+        (docs/mapping.md, "Customers"), resolved through the ledger like any external_id.
+        """
+        source = plan.document
+        customer = (plan.resolved_body or {}).get("CustomerRef")
+        if source.entity == "Customer" or "#" not in source.external_id:
+            return None
+        if not isinstance(customer, dict) or not customer.get("value"):
+            return None
+        return LedgerEntry(
+            realm_id=self.realm_id,
+            external_id=source.external_id.split("#", 1)[0] + "#customer",
+            entity="Customer",
+            qbo_id=str(customer["value"]),
+            sync_token="",
+            body_hash=ALIAS_BODY_HASH,
+            status=LedgerStatus.ACTIVE,
+            source_updated_at=source.source_updated_at,
+        )
+
+
+def payload_id(plan: WritePlan) -> str | None:
+    """The QuickBooks Id a write targets (None for a create)."""
+    value = plan.payload.get("Id")
+    return str(value) if value else None
+
+
+__all__ = ["AuditEntry", "DeliveryCounts", "OutcomeRecorder", "Records", "payload_id"]

@@ -1,0 +1,250 @@
+"""Plan one wave: from ready documents to the writes QuickBooks must receive.
+
+A wave is a set of documents none of which depends on another still queued. For each, the
+guards run (`guards`), the ledger says whether anything changed (`planning.skip_reason`), the
+references are resolved (`references`), copies of our own documents are looked for when the
+ledger does not know a document (`recovery`, one person one customer, two people one name), and
+`planning` turns what is known into a `WritePlan`. A document whose QuickBooks copy holds edits
+kept by an earlier merge is merged instead (`conflicts`). Nothing is written to QuickBooks here
+except the renames of the same-name rule; what was decided is recorded before the writes go.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from target_quickbooks import merge_plan, payloads
+from target_quickbooks.contract import Operation
+from target_quickbooks.errors import ConflictError, DataError, TransientError
+from target_quickbooks.planning import (
+    WriteKind,
+    WritePlan,
+    body_hash,
+    existing_from,
+    keep_unique_name,
+    plan_write,
+    skip_reason,
+)
+from target_quickbooks.recording import Records
+from target_quickbooks.recovery import find_own_documents
+from target_quickbooks.references import find_refs, same_person_customers
+from target_quickbooks.store.audit import AuditEntry, AuditFilter
+from target_quickbooks.store.ledger import LedgerEntry, LedgerStatus
+from target_quickbooks.writer import WriteOutcome
+
+if TYPE_CHECKING:
+    from target_quickbooks.client import QuickBooksClient
+    from target_quickbooks.conflicts import ConflictResolver
+    from target_quickbooks.contract import MappedDocument
+    from target_quickbooks.guards import WaveGuards
+    from target_quickbooks.recording import OutcomeRecorder
+    from target_quickbooks.references import ReferenceResolver
+    from target_quickbooks.store import Store
+
+
+class WavePlanner:
+    """Turns a wave of ready documents into write plans, recording every decision."""
+
+    def __init__(  # noqa: PLR0913 - the collaborators of a wave
+        self,
+        client: QuickBooksClient,
+        store: Store,
+        resolver: ReferenceResolver,
+        recorder: OutcomeRecorder,
+        *,
+        guards: WaveGuards,
+        conflicts: ConflictResolver,
+    ) -> None:
+        """Bind the collaborators; the resolver learns which customers were adopted."""
+        self._client = client
+        self._store = store
+        self._resolver = resolver
+        self._recorder = recorder
+        self._guards = guards
+        self._conflicts = conflicts
+        self._realm = recorder.realm_id
+        resolver.adopted_customers = self._adopted_customers
+
+    def plan(self, documents: list[MappedDocument]) -> list[WritePlan]:
+        """The writes of a wave; what needs no write is recorded (and committed) here."""
+        records = Records()
+        counts = self._recorder.counts
+        documents = self._guards.document_types(documents, records)
+        entries = self._store.ledger.get_many(self._realm, [d.external_id for d in documents])
+        to_write: list[tuple[MappedDocument, str]] = []
+        for document in documents:
+            digest = body_hash(document)
+            entry = entries.get(document.external_id)
+            reason = skip_reason(document, digest, entry)
+            if reason is None:
+                to_write.append((document, digest))
+                continue
+            counts.unchanged += 1
+            records.audit.append(
+                self._recorder.audit(
+                    document, document.operation.value, reason, qbo_id=_id_of(entry)
+                )
+            )
+        to_write = self._guards.refunds(to_write, records)
+        bodies = self._resolve(to_write, records)
+        unknown = [
+            document
+            for document, _ in to_write
+            if document.external_id in bodies and _unknown(entries.get(document.external_id))
+        ]
+        found = find_own_documents(self._client, unknown) if unknown else {}
+        # One person, one customer: an unknown Customer adopts the one with its e-mail.
+        found |= same_person_customers(
+            self._client, [d for d in unknown if d.external_id not in found]
+        )
+        # Two people, one name: new customers' names do not depend on arrival order.
+        new = [d for d in unknown if d.external_id not in found]
+        moved = self._settle_names(new, bodies, records)
+        entries |= self._store.ledger.get_many(self._realm, moved & set(entries))
+        refusals = self._refusals([document for document, _ in to_write])
+        plans: list[WritePlan] = []
+        for document, digest in to_write:
+            if document.external_id not in bodies:
+                continue  # dead-lettered while resolving
+            plan = self._plan(
+                records,
+                document,
+                digest=digest,
+                entry=entries.get(document.external_id),
+                body=bodies[document.external_id],
+                adopted=found.get(document.external_id),
+                refusals=refusals.get(document.external_id, 0),
+            )
+            if plan is not None:
+                plans.append(plan)
+        records.commit(self._store, self._realm)
+        return plans
+
+    def _settle_names(
+        self,
+        unknown: list[MappedDocument],
+        bodies: dict[str, dict[str, Any] | None],
+        records: Records,
+    ) -> set[str]:
+        """New customers get their DisplayName by the same-name rule; returns who was renamed."""
+        new = {
+            d.external_id: body
+            for d in unknown
+            if d.entity == "Customer" and (body := bodies.get(d.external_id)) is not None
+        }
+        settled = self._resolver.settle_names(new) if new else None
+        for external_id, name in (settled.names if settled else {}).items():
+            bodies[external_id] = {**new[external_id], "DisplayName": name}
+        for moved in settled.renamed if settled else []:
+            records.audit.append(
+                AuditEntry(
+                    realm_id=self._realm,
+                    operation="rename",
+                    outcome="renamed" if moved.error is None else "failed",
+                    external_id=moved.external_id,
+                    entity="Customer",
+                    qbo_id=str(moved.before.get("Id")),
+                    request_id=moved.request_id,
+                    intuit_tid=moved.intuit_tid,
+                    before=moved.before,
+                    after=moved.after,
+                    message=moved.error or "another customer has the same name",
+                )
+            )
+        return {moved.external_id for moved in settled.renamed} if settled else set()
+
+    def _adopted_customers(self, external_ids: set[str]) -> set[str]:
+        """Which of these customers K-Connector adopted (their audit has an "adopted" row)."""
+        return {
+            external_id
+            for external_id in sorted(external_ids)
+            if self._store.audit.query(
+                self._realm, AuditFilter(external_id=external_id, outcome="adopted", limit=1)
+            )
+        }
+
+    def _refusals(self, documents: list[MappedDocument]) -> dict[str, int]:
+        """Earlier definitive refusals, for documents with an open dead letter only."""
+        ids = [document.external_id for document in documents]
+        letters = self._store.dead_letters.open_ids(self._realm, ids) if ids else set()
+        return self._store.audit.refusals(self._realm, letters) if letters else {}
+
+    def _resolve(
+        self, to_write: list[tuple[MappedDocument, str]], records: Records
+    ) -> dict[str, dict[str, Any] | None]:
+        """Resolved bodies by external_id (None for void/delete); failures dead-lettered."""
+        upserts = [d for d, _ in to_write if d.operation is Operation.UPSERT]
+        self._resolver.prefetch(ref for d in upserts for ref in find_refs(dict(d.body)))
+        bodies: dict[str, dict[str, Any] | None] = {}
+        for document, _ in to_write:
+            if document.operation is not Operation.UPSERT:
+                bodies[document.external_id] = None
+                continue
+            try:
+                bodies[document.external_id] = self._resolver.resolve_body(document.body)
+            except (DataError, TransientError, ConflictError) as exc:
+                self._recorder.letter(records, document, exc, operation="resolve")
+        return bodies
+
+    def _plan(  # noqa: PLR0913 - the document and everything known about it
+        self,
+        records: Records,
+        document: MappedDocument,
+        *,
+        digest: str,
+        entry: LedgerEntry | None,
+        body: dict[str, Any] | None,
+        adopted: dict[str, Any] | None,
+        refusals: int,
+    ) -> WritePlan | None:
+        if not _unknown(entry):
+            adopted = None
+        if entry is not None and body is not None and _merges(document, entry):
+            # QuickBooks holds edits an earlier merge kept: a full update would overwrite them.
+            return self._conflicts.merge(
+                records,
+                document,
+                ours=keep_unique_name(document, body, entry.snapshot),
+                entry=entry,
+                theirs=entry.snapshot or {},
+                digest=digest,
+                refusals=refusals,
+            )
+        existing = existing_from(entry, adopted)
+        plan = plan_write(self._realm, document, digest, existing, body, refusals=refusals)
+        recorder = self._recorder
+        if adopted is not None:
+            recorder.counts.adopted += 1
+            records.audit.append(
+                recorder.audit(
+                    document, "adopt", "adopted", qbo_id=str(adopted["Id"]), after=adopted
+                )
+            )
+            version = payloads.marker_version(document.entity, adopted, document.external_id)
+            if plan is not None and plan.kind is WriteKind.UPDATE and version == plan.version:
+                # QuickBooks already holds exactly this content (its answer was lost): record it.
+                recorder.success(records, WriteOutcome(plan, document=adopted), count=False)
+                return None
+        if plan is None:
+            recorder.counts.absent += 1
+            records.audit.append(recorder.audit(document, document.operation.value, "absent"))
+            records.delivered.append(document.external_id)
+        return plan
+
+
+def _merges(document: MappedDocument, entry: LedgerEntry) -> bool:
+    """Whether an upsert of a known document must merge instead of a full update."""
+    return (
+        document.operation is Operation.UPSERT
+        and entry.status is LedgerStatus.ACTIVE
+        and merge_plan.diverged(entry)
+    )
+
+
+def _unknown(entry: LedgerEntry | None) -> bool:
+    """Whether the ledger does not know a live copy of the document."""
+    return entry is None or entry.status is LedgerStatus.DELETED
+
+
+def _id_of(entry: LedgerEntry | None) -> str | None:
+    return entry.qbo_id if entry is not None else None
