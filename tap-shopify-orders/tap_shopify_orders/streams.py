@@ -6,6 +6,9 @@
   bookmark is inclusive; an order read twice in a run (window boundaries) is emitted once.
 - History older than `bulk_threshold_days` is read with one bulk operation whose id is kept in
   the state, so an interrupted run resumes waiting for it instead of starting another.
+- An interrupted run resumes where it stopped: every `CHECKPOINT_RECORDS` records a STATE
+  message carries the run's position (`resume.py`), and the next run skips what came before it,
+  in the bulk result as in paged reads (fewer than one page of 250 orders is emitted again).
 - Newer history is cut into windows small enough to page through (`windows.py`).
 - Deleted orders come from `events` with `action:destroy` on subject type ORDER
   (https://shopify.dev/docs/api/admin-graphql/latest/queries/events) as `deleted` tombstones.
@@ -41,6 +44,7 @@ from tap_shopify_orders.queries import (
     SHOP_ACCESS,
     nodes_query,
 )
+from tap_shopify_orders.resume import CHECKPOINT_RECORDS, RESUME_STATE_KEY, ResumeCursor
 from tap_shopify_orders.shopify_values import legacy_id, timestamp
 from tap_shopify_orders.tombstones import deleted_order
 from tap_shopify_orders.windows import WINDOW_TARGET, Window, plan_windows, utc_z
@@ -99,6 +103,7 @@ class OrdersStream(ShopifyStream):
     schema = singer_schema("orders")
 
     window_target = WINDOW_TARGET
+    checkpoint_records = CHECKPOINT_RECORDS
     bulk_poll_seconds = 5.0
     bulk_timeout_seconds = 6 * 3600.0
 
@@ -126,23 +131,38 @@ class OrdersStream(ShopifyStream):
     # --- Singer hooks ---------------------------------------------------------------------
 
     def get_records(self, context: Context | None) -> Iterable[JSON]:
-        """Orders changed since the bookmark minus the lookback, deletions merged in by time."""
+        """Orders changed since the bookmark minus the lookback, deletions merged in by time.
+
+        A run interrupted before it ended left its position in the state: this run starts there
+        (no lookback: the interrupted run read everything before it) and skips what it emitted.
+        """
         now = self.clock().astimezone(UTC).replace(microsecond=0)
-        since = self._since(context)
+        cursor = ResumeCursor.read(self.stream_state.get(RESUME_STATE_KEY))
+        since = self._since(context) if cursor is None else _moment(cursor.updated_at)
+        if cursor is not None:
+            self.logger.info("resuming an interrupted run after updated_at=%s", cursor.updated_at)
         access = self._shop_access(since, now)
         store = Store(self.settings.shop, access.timezone)
         deletions = self._deletions(Window(since, now), store, access.currency)
         # Records arrive sorted by updated_at, so a repeat (window or page overlap) carries the
         # current timestamp: remembering only the ids seen at that timestamp keeps memory flat.
-        seen: set[str] = set()
-        latest = ""
+        seen: set[str] = set(cursor.ids) if cursor else set()
+        latest = cursor.updated_at if cursor else ""
+        unsaved = 0  # records emitted since the last checkpoint
         for item in heapq.merge(
             deletions,
-            self._changed_orders(Window(since, now), store),
+            self._changed_orders(Window(since, now), store, cursor),
             key=lambda n: str(n.order["updated_at"]),
         ):
             order = item.order
             order_id, updated_at = str(order["id"]), str(order["updated_at"])
+            if cursor is not None and cursor.emitted(updated_at, order_id):
+                continue
+            if unsaved >= self.checkpoint_records:
+                # Everything yielded so far is written (the SDK writes a record, and its
+                # children, before asking for the next one): this position covers it.
+                self._checkpoint(ResumeCursor(latest, frozenset(seen)))
+                unsaved = 0
             if updated_at > latest:
                 seen.clear()
                 latest = updated_at
@@ -151,8 +171,14 @@ class OrdersStream(ShopifyStream):
             if order_id in seen and updated_at == latest:
                 continue
             seen.add(order_id)
+            unsaved += 1
             self._pending_refunds = {order["source_id"]: item.refunds} if item.refunds else {}
             yield order
+        self.stream_state.pop(RESUME_STATE_KEY, None)
+
+    def _checkpoint(self, cursor: ResumeCursor) -> None:
+        self.stream_state[RESUME_STATE_KEY] = cursor.state()
+        self._write_state_message()
 
     def generate_child_contexts(
         self, record: JSON, context: Context | None
@@ -206,13 +232,15 @@ class OrdersStream(ShopifyStream):
 
     # --- changed orders -------------------------------------------------------------------
 
-    def _changed_orders(self, window: Window, store: Store) -> Iterator[Normalised]:
+    def _changed_orders(
+        self, window: Window, store: Store, cursor: ResumeCursor | None
+    ) -> Iterator[Normalised]:
         cutoff = window.end - timedelta(days=self.settings.bulk_threshold_days)
         saved = self.stream_state.get(BULK_STATE_KEY)
         start = window.start
         if isinstance(saved, dict) or start < cutoff:
             bulk_window = self._bulk_window(saved, Window(start, cutoff))
-            yield from self._bulk_orders(bulk_window, store)
+            yield from self._bulk_orders(bulk_window, store, cursor)
             start = max(start, bulk_window.end)
         for part in plan_windows(Window(start, window.end), self._count, self.window_target):
             yield from self._paged_orders(part, store)
@@ -266,16 +294,54 @@ class OrdersStream(ShopifyStream):
             )
         return planned
 
-    def _bulk_orders(self, window: Window, store: Store) -> Iterator[Normalised]:
+    def _bulk_orders(
+        self, window: Window, store: Store, cursor: ResumeCursor | None
+    ) -> Iterator[Normalised]:
+        """The orders of the bulk result, after `cursor` when resuming an interrupted run.
+
+        A resumed run reads the kept operation's result again and skips what came before the
+        cursor. When that operation can no longer deliver (failed, or its URL expired after
+        seven days), a new one reads from the cursor's second on.
+        """
         runner = BulkRunner(
             self.graphql,
             poll_seconds=self.bulk_poll_seconds,
             timeout_seconds=self.bulk_timeout_seconds,
         )
+        if cursor is not None:
+            window = Window(max(window.start, _moment(cursor.updated_at)), window.end)
         saved = self.stream_state.get(BULK_STATE_KEY)
         operation_id = saved.get("id") if isinstance(saved, dict) else None
         if operation_id and not self._resumable(runner, str(operation_id)):
             operation_id = None
+        url = self._bulk_result_url(runner, operation_id and str(operation_id), window)
+        lines = self._download(url) if url else []
+        if url and lines is None:
+            self.logger.warning(
+                "bulk operation=%s: its result can no longer be downloaded (the URL expires "
+                "seven days after the operation completes): starting a new one",
+                legacy_id(str(self.stream_state[BULK_STATE_KEY]["id"])),
+            )
+            url = self._bulk_result_url(runner, None, window)
+            lines = self._download(url) if url else []
+            if url and lines is None:
+                msg = "the result of a bulk operation just completed could not be downloaded"
+                raise BulkOperationError(msg)
+        orders = group_rows(lines or [])
+        if cursor is not None:
+            # Only what the interrupted run had not emitted is completed and normalised again.
+            orders = [o for o in orders if str(timestamp(o["updatedAt"])) >= cursor.updated_at]
+        self._hydrate(orders)
+        for raw in orders:
+            converted = self._normalise(raw, store)
+            if converted is not None:
+                yield converted
+        self.stream_state.pop(BULK_STATE_KEY, None)
+
+    def _bulk_result_url(
+        self, runner: BulkRunner, operation_id: str | None, window: Window
+    ) -> str | None:
+        """Wait for the kept operation, or start one for `window`; its result URL."""
         if not operation_id:
             search = window.search(include_test_orders=self.settings.include_test_orders)
             operation_id = runner.start(search)
@@ -292,14 +358,7 @@ class OrdersStream(ShopifyStream):
             utc_z(window.start),
             utc_z(window.end),
         )
-        url = runner.wait(str(operation_id))
-        orders = group_rows(self._download(url)) if url else []
-        self._hydrate(orders)
-        for raw in orders:
-            converted = self._normalise(raw, store)
-            if converted is not None:
-                yield converted
-        self.stream_state.pop(BULK_STATE_KEY, None)
+        return runner.wait(operation_id)
 
     def _resumable(self, runner: BulkRunner, operation_id: str) -> bool:
         """Whether a bulk operation kept in the state can still deliver its result."""
@@ -316,10 +375,13 @@ class OrdersStream(ShopifyStream):
             return False
         return True
 
-    def _download(self, url: str) -> list[str]:
-        """The JSONL lines of a bulk result, retried like every request of the tap."""
+    def _download(self, url: str) -> list[str] | None:
+        """The JSONL lines of a bulk result, retried like every request of the tap.
+
+        None when the URL answers a client error (expired: the caller starts a new operation).
+        """
         fetch = cast(
-            "Callable[[str], list[str]]", self.request_decorator(cast("Any", _fetch_lines))
+            "Callable[[str], list[str] | None]", self.request_decorator(cast("Any", _fetch_lines))
         )
         return fetch(url)
 
@@ -390,7 +452,12 @@ def _found(found: dict[str, JSON], node_id: str) -> JSON:
     return found[node_id]
 
 
-def _fetch_lines(url: str) -> list[str]:
+def _moment(text: str) -> datetime:
+    """A timestamp the tap wrote (RFC 3339, Z) as an aware UTC datetime."""
+    return datetime.fromisoformat(text).astimezone(UTC)
+
+
+def _fetch_lines(url: str) -> list[str] | None:
     # A signed URL on Shopify's storage: the access token is not sent there. The whole result
     # must arrive within its deadline (a stalled download is retried, never waited on forever).
     with GuardedSession(total_timeout=BULK_DOWNLOAD_DEADLINE_SECONDS) as session:
@@ -399,8 +466,7 @@ def _fetch_lines(url: str) -> list[str]:
             msg = f"bulk result download answered {response.status_code}"
             raise ShopifyRetriableError(msg)
         if response.status_code >= 400:  # noqa: PLR2004 - e.g. an expired URL (kept 7 days)
-            msg = f"bulk result download answered {response.status_code}; the next run starts over"
-            raise BulkOperationError(msg)
+            return None
         return list(read_lines([response.content]))
 
 

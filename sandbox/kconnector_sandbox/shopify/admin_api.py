@@ -228,6 +228,14 @@ class AdminApi:
         if shop is None:
             return JSONResponse({"error": "unknown shop"}, status_code=404)
         body = await _json(request)
+        if body.get("expire"):
+            # The URLs of every finished operation pass their seven days now.
+            now = shop.clock.monotonic()
+            with shop.lock:
+                expired = [op for op in shop.bulk_operations if op.done(now)]
+                for operation in expired:
+                    operation.expired = True
+            return JSONResponse({"expired": [op.id for op in expired]})
         try:
             shop.next_bulk_failure = BulkFailure(str(body.get("next", "none")))
         except ValueError:

@@ -433,7 +433,7 @@ class ShopifyEmulator:
         rows, roots = flatten(result.data)
         with self._bulk_lock, shop.lock:
             self._bulk_ids += 1
-            record = BulkOperationRecord(
+            record = BulkOperationRecord.of_rows(
                 legacy_id=self._bulk_ids,
                 query=bulk_query,
                 created_at=self.clock.now(),
@@ -457,6 +457,9 @@ class ShopifyEmulator:
         legacy = name.split(".", 1)[0]
         now = self.clock.monotonic()
         for record in shop.bulk_operations:
+            # An expired URL answers like Shopify's signed storage URL past its lifetime.
+            if record.expired and str(record.legacy_id) == legacy:
+                return Response(status_code=403)
             if str(record.legacy_id) == legacy and record.done(now):
                 failed = record.failure is not BulkFailure.NONE
                 if partial == failed:

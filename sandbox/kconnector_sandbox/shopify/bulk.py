@@ -5,12 +5,18 @@ of nested connections are lines of their own carrying ``__parentId``, after thei
 fields stay inside their parent's line, and a connection inside a list field is refused. Status
 goes CREATED -> RUNNING -> COMPLETED (or FAILED with an ``errorCode`` and a ``partialDataUrl``).
 Here the run is computed when the operation is created (a snapshot) and its progress is a
-deterministic function of elapsed time: ``(1 s + 1 ms per object) / time_scale``.
+deterministic function of elapsed time: ``(1 s + 1 ms per object) / time_scale``. The result is
+kept as compressed JSONL (a 100,000-order result is a few hundred MB as Python objects, a few
+tens as compressed bytes). The ``url`` expires seven days after completion (status ``EXPIRED``,
+https://shopify.dev/docs/api/admin-graphql/latest/enums/BulkOperationStatus and the ``url`` field
+of https://shopify.dev/docs/api/admin-graphql/latest/objects/BulkOperation); the admin API can
+expire an operation at once.
 """
 
 from __future__ import annotations
 
 import json
+import zlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -166,18 +172,62 @@ def connection_in_list(schema: GraphQLSchema, document: DocumentNode) -> str | N
     return None
 
 
+URL_LIFETIME = timedelta(days=7)
+
+
+def jsonl_lines(rows: list[dict[str, Any]]) -> list[bytes]:
+    """Each row as one JSONL line (UTF-8, newline-terminated)."""
+    return [
+        (json.dumps(row, ensure_ascii=False, separators=(",", ":")) + "\n").encode() for row in rows
+    ]
+
+
 @dataclass
 class BulkOperationRecord:
-    """One bulk operation of a shop."""
+    """One bulk operation of a shop; its result kept compressed."""
 
     legacy_id: int
     query: str
     created_at: datetime
     started: float  # monotonic seconds
     duration: float  # seconds until done
-    rows: list[dict[str, Any]]
+    object_count: int
     root_count: int
     failure: BulkFailure
+    result: bytes = b""  # zlib-compressed JSONL of every object
+    partial_result: bytes = b""  # zlib-compressed JSONL of the first half (a failed run's)
+    file_size: int = 0
+    expired: bool = False  # set when the URL passed its seven days (or by the admin API)
+
+    @classmethod
+    def of_rows(  # noqa: PLR0913 - one field each
+        cls,
+        *,
+        legacy_id: int,
+        query: str,
+        created_at: datetime,
+        started: float,
+        duration: float,
+        rows: list[dict[str, Any]],
+        root_count: int,
+        failure: BulkFailure,
+    ) -> BulkOperationRecord:
+        """An operation whose result is `rows` (serialised and compressed once, here)."""
+        lines = jsonl_lines(rows)
+        body = b"".join(lines)
+        return cls(
+            legacy_id=legacy_id,
+            query=query,
+            created_at=created_at,
+            started=started,
+            duration=duration,
+            object_count=len(lines),
+            root_count=root_count,
+            failure=failure,
+            result=zlib.compress(body, 1),
+            partial_result=zlib.compress(b"".join(lines[: len(lines) // 2]), 1),
+            file_size=len(body),
+        )
 
     @property
     def id(self) -> str:
@@ -190,10 +240,7 @@ class BulkOperationRecord:
 
     def jsonl(self, *, partial: bool = False) -> bytes:
         """The result file (or the first half of it for a failed run)."""
-        rows = self.rows[: len(self.rows) // 2] if partial else self.rows
-        return "".join(
-            json.dumps(row, ensure_ascii=False, separators=(",", ":")) + "\n" for row in rows
-        ).encode()
+        return zlib.decompress(self.partial_result if partial else self.result)
 
 
 @dataclass(frozen=True)
@@ -215,11 +262,19 @@ class BulkOperationView:
     type: str = "QUERY"
 
 
-def view(record: BulkOperationRecord, now: float, download_base: str) -> BulkOperationView:
-    """The operation's state at monotonic time `now`; URLs start with `download_base`."""
+def view(
+    record: BulkOperationRecord,
+    now: float,
+    download_base: str,
+    shop_now: datetime | None = None,
+) -> BulkOperationView:
+    """The operation's state at monotonic time `now`; URLs start with `download_base`.
+
+    `shop_now` (the shop's clock) expires a completed operation's URL after seven days.
+    """
     elapsed = max(now - record.started, 0.0)
     finished_at = record.created_at + timedelta(seconds=record.duration)
-    total = len(record.rows)
+    total = record.object_count
     if not record.done(now):
         status = "CREATED" if elapsed < record.duration * 0.1 else "RUNNING"
         progress = int(total * elapsed / record.duration) if record.duration else total
@@ -236,8 +291,23 @@ def view(record: BulkOperationRecord, now: float, download_base: str) -> BulkOpe
             None,
             record.query,
         )
+    if shop_now is not None and shop_now - finished_at >= URL_LIFETIME:
+        record.expired = True
+    if record.expired:
+        return BulkOperationView(
+            record.id,
+            "EXPIRED",
+            None,
+            record.created_at,
+            finished_at if record.failure is BulkFailure.NONE else None,
+            total,
+            record.root_count,
+            None,
+            None,
+            None,
+            record.query,
+        )
     if record.failure is BulkFailure.NONE:
-        body = record.jsonl()
         return BulkOperationView(
             record.id,
             "COMPLETED",
@@ -246,7 +316,7 @@ def view(record: BulkOperationRecord, now: float, download_base: str) -> BulkOpe
             finished_at,
             total,
             record.root_count,
-            len(body),
+            record.file_size,
             f"{download_base}/{record.legacy_id}.jsonl" if total else None,
             None,
             record.query,

@@ -278,7 +278,8 @@ def _find_node(context: RequestContext, node_id: str) -> object | None:
 
 
 def _bulk_view(context: RequestContext, record: BulkOperationRecord) -> BulkOperationView:
-    return view(record, context.shop.clock.monotonic(), context.download_base)
+    shop = context.shop
+    return view(record, shop.clock.monotonic(), context.download_base, shop.clock.now())
 
 
 def _resolve_node(_root: object, info: GraphQLResolveInfo, **args: Any) -> object | None:  # noqa: ANN401

@@ -1,8 +1,11 @@
 import json
 import time
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import requests
+
+from kconnector_sandbox.shopify.bulk import BulkFailure, BulkOperationRecord, view
 
 RUN = """mutation($q: String!) { bulkOperationRunQuery(query: $q) {
   bulkOperation { id status } userErrors { field message code } } }"""
@@ -110,3 +113,37 @@ def test_list_fields_without_connections_stay_inside_their_parents_line(served: 
     ]
     children = [row for row in rows if row.get("__parentId") == fulfilled.id]
     assert [row["id"] for row in children] == [line.id for line in fulfilled.line_items]
+
+
+def test_expired_operation_has_no_url_and_its_download_is_refused(served):
+    served.gql(RUN, {"q": BULK_QUERY})
+    done = _wait(served)
+    assert requests.get(done["url"], timeout=10).status_code == 200
+    expired = served.admin("POST", "us/bulk", json={"expire": True}).json()["expired"]
+    assert expired == [done["id"]]
+    current = served.gql(POLL)["data"]["currentBulkOperation"]
+    assert current["status"] == "EXPIRED"
+    assert current["url"] is None
+    assert requests.get(done["url"], timeout=10).status_code == 403
+
+
+def test_url_expires_seven_days_after_the_operation_completed() -> None:
+    created = datetime(2026, 3, 1, tzinfo=UTC)
+    record = BulkOperationRecord.of_rows(
+        legacy_id=1,
+        query="{ orders { edges { node { id } } } }",
+        created_at=created,
+        started=0.0,
+        duration=10.0,
+        rows=[{"id": "gid://shopify/Order/1"}, {"id": "gid://shopify/Order/2"}],
+        root_count=2,
+        failure=BulkFailure.NONE,
+    )
+    completed = created + timedelta(seconds=10)
+    fresh = view(record, 20.0, "http://x", completed + timedelta(days=7) - timedelta(seconds=1))
+    assert fresh.status == "COMPLETED"
+    assert fresh.url == "http://x/1.jsonl"
+    assert fresh.file_size == len(record.jsonl())
+    assert record.jsonl().count(b"\n") == fresh.object_count == 2
+    stale = view(record, 20.0, "http://x", completed + timedelta(days=7))
+    assert (stale.status, stale.url) == ("EXPIRED", None)
