@@ -391,6 +391,31 @@ CONFIG_SCHEMA = th.PropertiesList(
             "currency become data errors."
         ),
     ),
+    # Posting mode (docs/payouts.md, "Summary posting")
+    th.Property(
+        "posting_mode",
+        th.StringType(),
+        default="per_order",
+        allowed_values=["per_order", "payout_summary", "daily_summary"],
+        title="Posting mode",
+        description=(
+            "per_order: one document per order and refund. payout_summary: the orders and "
+            "refunds a payout settles (when they come through the same run) are posted as one "
+            "summary SalesReceipt and one summary RefundReceipt to a per-store customer, which "
+            "the payout's Deposit clears. daily_summary: the same per store-local day and "
+            "gateway. Orders no summary covers (no payout yet, an Invoice) stay per order."
+        ),
+    ),
+    th.Property(
+        "summary_customer_name",
+        th.StringType(),
+        default="{platform} sales {store}",
+        title="Summary customer name",
+        description=(
+            "DisplayName of the per-store customer that summary documents are made out to "
+            "(fields {platform}, {store}; at most 100 characters once filled)."
+        ),
+    ),
     # Filters
     th.Property(
         "statuses",

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from decimal import Decimal
 
     from map_quickbooks.source_facts import PayoutFacts, SourceFacts
+    from map_quickbooks.summaries import SummaryFacts
 
 DocumentType = Literal[
     "Customer", "SalesReceipt", "Invoice", "Payment", "RefundReceipt", "CreditMemo", "Deposit"
@@ -137,7 +138,7 @@ class Source:
 
     source_id: str
     updated_at: str
-    facts: SourceFacts | PayoutFacts | None = None
+    facts: SourceFacts | PayoutFacts | SummaryFacts | None = None
 
 
 def document(  # noqa: PLR0913 - the contract's fields, named

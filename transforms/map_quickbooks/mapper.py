@@ -20,11 +20,13 @@ from map_quickbooks.contract import (
     document_schema,
 )
 from map_quickbooks.mapping import InputStream, map_record_result
+from map_quickbooks.posting import SummaryPosting
 from map_quickbooks.rules import Settings
 
 if t.TYPE_CHECKING:
     from pathlib import PurePath
 
+    from map_quickbooks.contract import OutputRecord
     from map_quickbooks.refunds import OrderFacts
 
 INPUT_STREAMS: frozenset[str] = frozenset({"orders", "refunds", "payouts"})
@@ -74,6 +76,11 @@ class MapQuickBooks(InlineMapper):
         self._orders_seen: OrderedDict[str, OrderFacts] = OrderedDict()
         self._ignored_streams: set[str] = set()
         self.counts: Counter[str] = Counter()
+        # Summary posting modes hold candidates (and so the STATE) until the end (posting.py).
+        self._posting = (
+            SummaryPosting(self.settings) if self.settings.posting_mode != "per_order" else None
+        )
+        self._held_state: dict[str, t.Any] | None = None
 
     def _output_schemas(self) -> t.Iterator[singer.Message]:
         if self._schemas_sent:
@@ -120,7 +127,15 @@ class MapQuickBooks(InlineMapper):
                 message_dict["record"].get("id"),
                 result.skipped,
             )
-        for output in result.records:
+        outputs = result.records
+        if self._posting is not None:
+            outputs = self._posting.take(input_stream, message_dict["record"], result)
+        yield from self._emit(stream, outputs)
+
+    def _emit(
+        self, stream: str, outputs: t.Iterable[OutputRecord]
+    ) -> t.Iterator[singer.RecordMessage]:
+        for output in outputs:
             self.counts[output.stream] += 1
             if output.stream == DEAD_LETTERS:
                 self.logger.warning(
@@ -133,7 +148,14 @@ class MapQuickBooks(InlineMapper):
             yield singer.RecordMessage(stream=output.stream, record=output.record)
 
     def map_state_message(self, message_dict: dict[str, t.Any]) -> t.Iterable[singer.Message]:
-        """Pass STATE through unchanged (the target emits it once QuickBooks acknowledged)."""
+        """Pass STATE through unchanged (the target emits it once QuickBooks acknowledged).
+
+        In a summary posting mode the latest STATE waits for the end of the input: records
+        still held must not be covered by a STATE the target could emit before them.
+        """
+        if self._posting is not None:
+            self._held_state = copy.deepcopy(message_dict["value"])
+            return
         yield singer.StateMessage(value=copy.deepcopy(message_dict["value"]))
 
     def map_activate_version_message(
@@ -144,7 +166,18 @@ class MapQuickBooks(InlineMapper):
         return []
 
     def process_endofpipe(self) -> None:
-        """Log what was emitted and skipped."""
+        """Emit what a summary posting mode held (then its STATE); log what was emitted."""
+        if self._posting is not None:
+            finished = self._posting.finish()
+            messages: list[singer.Message] = []
+            if finished:
+                messages.extend(self._output_schemas())
+                messages.extend(self._emit("held", finished))
+            for message in messages:
+                self.write_message(message)
+            if self._held_state is not None:
+                self.write_message(singer.StateMessage(value=self._held_state))
+                self._held_state = None
         summary = " ".join(f"{key}={value}" for key, value in sorted(self.counts.items()))
         self.logger.info("event=mapping_summary %s", summary or "nothing")
 

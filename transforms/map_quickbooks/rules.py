@@ -68,6 +68,8 @@ CONDITION_SAMPLE: dict[str, Any] = {
 _DEFAULT_BANK_ACCOUNT = "Checking"  # payout_bank_account's default, and a map's fallback
 _DOC_FIELDS = frozenset({"prefix", "order_number", "name", "source_id"})
 _REFUND_DOC_FIELDS = frozenset({"prefix", "refund_id", "order_source_id"})
+_SUMMARY_CUSTOMER_FIELDS = frozenset({"platform", "store"})
+_POSTING_SETTINGS = frozenset({"posting_mode", "summary_customer_name"})
 
 
 def _error(setting: str, message: str) -> ConfigValidationError:
@@ -175,6 +177,8 @@ class Settings:
     created_after: datetime | None = None
     created_before: datetime | None = None
     skip_test_orders: bool = True
+    posting_mode: Literal["per_order", "payout_summary", "daily_summary"] = "per_order"
+    summary_customer_name: str = "{platform} sales {store}"
     rules_hash: str = "default"
 
     @property
@@ -219,6 +223,12 @@ class Settings:
         if not isinstance(bank, (str, dict)) or not bank:
             msg = "must be an account name, or a map gateway -> account name"
             _invalid("payout_bank_account", msg)
+        _check_template(
+            "summary_customer_name",
+            values["summary_customer_name"],
+            _SUMMARY_CUSTOMER_FIELDS,
+            "store",
+        )
         window = values["paid_at_checkout_window_minutes"]
         if not isinstance(window, int) or window < 0:
             msg = "must be a whole number >= 0"
@@ -268,6 +278,8 @@ class Settings:
             created_after=_instant("created_after", values["created_after"]),
             created_before=_instant("created_before", values["created_before"]),
             skip_test_orders=values["skip_test_orders"],
+            posting_mode=values["posting_mode"],
+            summary_customer_name=values["summary_customer_name"],
             rules_hash=_rules_hash(values),
         )
 
@@ -284,6 +296,13 @@ def _with_defaults(config: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _rules_hash(values: Mapping[str, Any]) -> str:
+    # The posting settings at their defaults leave the hash as it was before they existed: a
+    # per-order mapping keeps its mapping_version (they change no per-order document).
+    values = {
+        name: value
+        for name, value in values.items()
+        if not (name in _POSTING_SETTINGS and value == CONFIG_SCHEMA["properties"][name]["default"])
+    }
     text = json.dumps(values, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
