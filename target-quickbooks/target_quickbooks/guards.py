@@ -8,9 +8,10 @@ it needs, ask the pure module, record what it refused.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import TYPE_CHECKING
 
-from target_quickbooks import document_type_guard, error_catalog, refund_guard
+from target_quickbooks import document_type_guard, error_catalog, posting_mode_guard, refund_guard
 from target_quickbooks.contract import Operation
 from target_quickbooks.errors import DataError
 
@@ -28,11 +29,29 @@ class WaveGuards:
         self._store = store
         self._recorder = recorder
         self._realm = recorder.realm_id
+        self._summaries = posting_mode_guard.SummaryIndex(store, self._realm)
+
+    def posting_modes(
+        self, documents: list[MappedDocument], records: Records
+    ) -> list[MappedDocument]:
+        """An order is in QuickBooks once, per order or in a summary (posting_mode_guard)."""
+        kept: list[MappedDocument] = []
+        for decision in posting_mode_guard.wave_decisions(documents, self._store, self._summaries):
+            action, document = decision.action, decision.document
+            if action in {posting_mode_guard.Action.WRITE, posting_mode_guard.Action.REDIRECT}:
+                kept.append(document)
+            else:
+                records.delivered.append(document.external_id)
+            if action is not posting_mode_guard.Action.WRITE:
+                audit = self._recorder.audit(document, "posting_mode", action.value)
+                records.audit.append(dataclasses.replace(audit, message=decision.message))
+        return kept
 
     def document_types(
         self, documents: list[MappedDocument], records: Records
     ) -> list[MappedDocument]:
         """An order keeps the document type its ledger recorded first (document_type_guard)."""
+        documents = self.posting_modes(documents, records)
         orders = document_type_guard.order_ids(documents)
         if not orders:
             return documents

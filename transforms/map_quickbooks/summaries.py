@@ -284,6 +284,7 @@ class SummaryFacts:
     customer: str
     covers_orders: tuple[str, ...]
     covers_refunds: tuple[str, ...]
+    refund_orders: tuple[str, ...]
 
     def to_record(self) -> dict[str, Any]:
         """The `source` object (kind `summary`)."""
@@ -298,6 +299,7 @@ class SummaryFacts:
             "customer": self.customer,
             "covers_orders": list(self.covers_orders),
             "covers_refunds": list(self.covers_refunds),
+            "refund_orders": list(self.refund_orders),
         }
 
 
@@ -409,6 +411,7 @@ def _summary_record(  # noqa: PLR0913 - the summary and what it is made of
         customer=str(customer.record["external_id"]),
         covers_orders=tuple(sorted({h.order_id for h in covered if h.kind == "order"})),
         covers_refunds=tuple(sorted(h.source_id for h in covered if h.kind == "refund")),
+        refund_orders=tuple(sorted({h.order_id for h in covered if h.kind == "refund"})),
     )
     return document(
         _ENTITY_OF_KIND[kind],
