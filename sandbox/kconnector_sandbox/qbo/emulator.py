@@ -14,6 +14,8 @@ from starlette.middleware import Middleware
 from kconnector_sandbox.faults import FaultInjector
 from kconnector_sandbox.qbo import admin_routes, api_routes, state_file
 from kconnector_sandbox.qbo.autosave import MIN_INTERVAL_SECONDS, Autosave, AutosaveMiddleware
+from kconnector_sandbox.qbo.cloudevents import CloudEventsMiddleware, CloudEventsPublisher
+from kconnector_sandbox.qbo.cloudevents import admin_routes as webhook_routes
 from kconnector_sandbox.qbo.company import Company
 from kconnector_sandbox.qbo.edge import EdgeMiddleware
 from kconnector_sandbox.qbo.idempotency import RequestIdCache
@@ -81,6 +83,8 @@ class QboEmulator:
         self.initial_refresh_tokens: dict[str, str] = {}
         self._holds: dict[str, tuple[asyncio.Event, asyncio.AbstractEventLoop | None]] = {}
         self.autosave: Autosave | None = None
+        # CloudEvents webhooks on document changes (docs/sandbox-qbo.md, "Webhooks").
+        self.cloudevents = CloudEventsPublisher(time_scale=options.time_scale, clock=clock)
         restored = False
         if options.state_dir is not None:
             path = state_file.state_path(options.state_dir)
@@ -92,12 +96,19 @@ class QboEmulator:
         if not restored:
             for realm_id, kind in DEFAULT_REALMS.items():
                 self.add_realm(kind, realm_id)
-        middleware = [Middleware(EdgeMiddleware, log=self.log)]
+        middleware = [
+            Middleware(EdgeMiddleware, log=self.log),
+            Middleware(CloudEventsMiddleware, publisher=self.cloudevents),
+        ]
         if self.autosave is not None:
             self._save_now()
             middleware.insert(0, Middleware(AutosaveMiddleware, autosave=self.autosave))
         self._app = Starlette(
-            routes=[*api_routes.routes(self), *admin_routes.routes(self)],
+            routes=[
+                *api_routes.routes(self),
+                *admin_routes.routes(self),
+                *webhook_routes(self.cloudevents),
+            ],
             middleware=middleware,
         )
 
