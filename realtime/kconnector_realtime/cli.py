@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import threading
 from datetime import timedelta
 from pathlib import Path
@@ -93,6 +94,10 @@ def read_settings(  # noqa: PLR0913 - one keyword per setting
         ),
         max_body_bytes=max_body_bytes,
     )
+
+
+def _exit_on_signal(signum: int, _frame: object) -> None:
+    raise SystemExit(128 + signum)
 
 
 class DispatchLoop:
@@ -225,12 +230,17 @@ def run_server(settings: RealtimeSettings, *, host: str, port: int, tick_seconds
             access_log=False,
         )
     )
+    # uvicorn shuts down gracefully on SIGTERM/SIGINT, then raises the signal again: these
+    # handlers turn it into SystemExit, so the runs in progress are stopped and requeued below.
+    for stop_signal in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(stop_signal, _exit_on_signal)
     loop.start()
     try:
         server.run()
     finally:
         loop.stop()
         queue.close()
+        logger.info("event=serve_stopped")
 
 
 main.add_command(subscriptions)

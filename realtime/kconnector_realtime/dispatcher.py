@@ -20,8 +20,10 @@ body hash without reading QuickBooks, and the three-way merge runs only when the
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import signal
 import subprocess
 import uuid
 from dataclasses import dataclass, field
@@ -69,13 +71,37 @@ class RunPlan:
     kind: str  # "store" or "quickbooks"
 
 
+class ProcessGroupRun:
+    """A run started in a session of its own: `kill` ends meltano and its plugins together."""
+
+    def __init__(self, process: subprocess.Popen[bytes]) -> None:
+        """Wrap a started process (its own session leader)."""
+        self.process = process
+
+    def poll(self) -> int | None:
+        """The exit code, or None while it runs."""
+        return self.process.poll()
+
+    def kill(self) -> None:
+        """SIGKILL the whole group.
+
+        A killed run is safe: the ledger and the requestid make the re-run write each document
+        once.
+        """
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait()
+
+
 def popen_launcher(plan: RunPlan) -> RunProcess:
     """Start `plan` as a child process in its own session (so it can be killed whole)."""
-    return subprocess.Popen(  # noqa: S603 - argv built from the operator's settings
-        list(plan.argv),
-        env={**os.environ, **plan.env},
-        stdin=subprocess.DEVNULL,
-        start_new_session=True,
+    return ProcessGroupRun(
+        subprocess.Popen(  # noqa: S603 - argv built from the operator's settings
+            list(plan.argv),
+            env={**os.environ, **plan.env},
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
     )
 
 

@@ -50,6 +50,9 @@ DONE: Final = "done"
 # Kept for the record only, never dispatched (Shopify's compliance requests).
 RECORDED: Final = "recorded"
 
+# The longest a vendor keeps retrying a delivery (Shopify: 48 hours); an event time further in the
+# past than this is taken for a clock that disagrees with ours.
+_MAX_SKEW: Final = timedelta(hours=48)
 # How many recent deliveries the lag figures in `stats()` look at.
 _LAG_SAMPLE: Final = 500
 # Serialises this package's migrations on one PostgreSQL database (not the target's key).
@@ -437,7 +440,16 @@ class EventQueue:
 
 
 def _lag_ms(occurred_at: datetime | None, received_at: datetime, finished_at: datetime) -> int:
-    start = _aware(occurred_at) if occurred_at else _aware(received_at)
+    """Event (or receipt) to delivery, in milliseconds.
+
+    The vendor's event time counts only when it is plausible on this clock: before the receipt,
+    by no more than the vendors retry a delivery. A store whose clock disagrees with ours (a
+    sandbox shop living in another month, a misconfigured server) is measured from the receipt.
+    """
+    received = _aware(received_at)
+    start = received
+    if occurred_at is not None and timedelta(0) <= received - _aware(occurred_at) <= _MAX_SKEW:
+        start = _aware(occurred_at)
     return max(0, int((_aware(finished_at) - start).total_seconds() * 1000))
 
 

@@ -152,6 +152,20 @@ def test_lag_runs_from_the_event_time_to_the_runs_end(queue: EventQueue, clock) 
     assert queue.stats()["lag_p95_ms"] == 5000
 
 
+def test_lag_runs_from_the_receipt_when_the_stores_clock_disagrees(queue, clock) -> None:
+    queue.append(
+        store_key=SHOP,
+        dedupe_key="a",
+        topic="orders/create",
+        occurred_at=clock.now - timedelta(days=250),  # a shop living in another month
+    )
+    queue.claim(SHOP, "run-1")
+    clock.advance(4)
+    queue.finish("run-1", succeeded=True)
+
+    assert queue.stats()["lag_last_ms"] == 4000
+
+
 def test_stale_claims_of_a_dead_dispatcher_go_back_to_the_queue(queue: EventQueue, clock) -> None:
     queue.append(store_key=SHOP, dedupe_key="a", topic="orders/create")
     queue.claim(SHOP, "run-killed")
