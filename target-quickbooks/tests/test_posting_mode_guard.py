@@ -230,3 +230,15 @@ def test_a_summary_with_one_order_already_posted_falls_back_to_per_order_documen
     assert SUMMARY not in books
     assert f"{STORE}:1002#sales_receipt" in books
     assert f"{PAYOUT}#deposit" in books
+
+
+def test_daily_summary_then_per_order_counts_every_order_once(company):
+    run, totals, ledger = company
+    run("daily_summary")
+    assert totals() == EXPECTED
+    books = ledger()
+    assert [e for e in books if e.endswith("#summary_sales")]
+    assert [e for e in books if e.endswith("#summary_refunds")]
+    assert f"{PAYOUT}#summary_deposit" in books
+    run("per_order")
+    assert totals() == EXPECTED

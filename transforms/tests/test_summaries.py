@@ -8,6 +8,7 @@ the cent, for any generated set of orders in any tax mode.
 import copy
 import importlib.util
 import json
+import subprocess
 import sys
 from collections import defaultdict
 from decimal import Decimal
@@ -248,3 +249,41 @@ def test_an_order_its_payout_does_not_settle_in_full_stays_per_order():
     assert by_id[f"{STORE}:7001#summary_sales"]["source"]["covers_orders"] == [f"{STORE}:1002"]
     deposit = by_id[f"{STORE}:7001#summary_deposit"]
     assert sum(_d(line["Amount"]) for line in deposit["body"]["Line"]) == _d("33.71")
+
+
+def test_cli_in_summary_mode_emits_the_summary_then_the_held_state_last(tmp_path):
+    spec = json.loads((GOLDEN / "payout_deposit" / "input.json").read_text(encoding="utf-8"))
+    config = tmp_path / "config.json"
+    config.write_text(
+        json.dumps({**spec.get("config", {}), "posting_mode": "payout_summary"}), encoding="utf-8"
+    )
+    lines = [
+        {"type": "SCHEMA", "stream": stream, "schema": {}, "key_properties": ["id"]}
+        for stream in ("orders", "refunds", "payouts")
+    ]
+    for number, item in enumerate(spec["records"]):
+        lines.append({"type": "RECORD", "stream": item["stream"], "record": item["record"]})
+        lines.append({"type": "STATE", "value": {"bookmark": number}})
+    singer_input = tmp_path / "input.singer"
+    singer_input.write_text("\n".join(json.dumps(line) for line in lines) + "\n", encoding="utf-8")
+    completed = subprocess.run(
+        [
+            str(Path(sys.executable).with_name("map-quickbooks")),
+            "--config",
+            str(config),
+            "--input",
+            str(singer_input),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    messages = [json.loads(line) for line in completed.stdout.splitlines() if line.strip()]
+    states = [m["value"] for m in messages if m["type"] == "STATE"]
+    # One STATE, the input's last, after every record: no STATE passes a record held back.
+    assert states == [{"bookmark": len(spec["records"]) - 1}]
+    assert messages[-1]["type"] == "STATE"
+    ids = [m["record"]["external_id"] for m in messages if m["type"] == "RECORD"]
+    assert f"{STORE}:7001#summary_sales" in ids
+    assert f"{STORE}:7001#summary_deposit" in ids
