@@ -59,6 +59,19 @@ _ORDER = re.compile(r"^/wc/v3/orders/(\d+)/?$")
 _REFUNDS = re.compile(r"^/wc/v3/orders/(\d+)/refunds/?$")
 _REFUND = re.compile(r"^/wc/v3/orders/(\d+)/refunds/(\d+)/?$")
 _NOTES = re.compile(r"^/wc/v3/orders/(\d+)/notes/?$")
+_ORDER_TOTALS = re.compile(r"^/wc/v3/reports/orders/totals/?$")
+# `wc_get_order_statuses()`: the registered order statuses and their labels (trash is not one).
+# https://github.com/woocommerce/woocommerce/blob/trunk/plugins/woocommerce/includes/wc-order-functions.php
+_STATUS_NAMES = {
+    "pending": "Pending payment",
+    "processing": "Processing",
+    "on-hold": "On hold",
+    "completed": "Completed",
+    "cancelled": "Cancelled",
+    "refunded": "Refunded",
+    "failed": "Failed",
+    "checkout-draft": "Draft",
+}
 _ORDER_INVALID_ID = ("woocommerce_rest_shop_order_invalid_id", "Invalid ID.")
 _NOTES_ORDER_INVALID_ID = ("woocommerce_rest_shop_order_invalid_id", "Invalid order ID.")
 _REFUND_INVALID_ID = ("woocommerce_rest_shop_order_refund_invalid_id", "Invalid ID.")
@@ -307,6 +320,22 @@ def _list_notes(
     return json_response(notes)
 
 
+def _order_totals(
+    emulator: WooCommerceEmulator, _call: RestCall, _ids: list[int], _query: OrderQuery | None
+) -> Response:
+    """`GET /wc/v3/reports/orders/totals`: one row per registered order status, with its count.
+
+    `WC_REST_Report_Orders_Totals_Controller::get_reports()`: slug (no `wc-`), name, total, for
+    every status of `wc_get_order_statuses()` (so never trash).
+    """
+    counts = emulator.state.status_counts()
+    rows = [
+        {"slug": slug, "name": name, "total": counts.get(slug, 0)}
+        for slug, name in _STATUS_NAMES.items()
+    ]
+    return json_response(rows)
+
+
 def _error(code: str, message: str, status: int, *, bare_404: bool = False) -> WPError:
     return WPError(code, message, status, data_override=404 if bare_404 else None)
 
@@ -317,4 +346,5 @@ _ROUTES: tuple[tuple[re.Pattern[str], bool, Callable[..., Response]], ...] = (
     (_REFUNDS, True, _list_refunds),
     (_REFUND, False, _get_refund),
     (_NOTES, True, _list_notes),
+    (_ORDER_TOTALS, False, _order_totals),
 )

@@ -317,8 +317,14 @@ def _apply_plans(data: StoreData, plans: list[_RefundPlan]) -> None:
             _try_refund(data, order, request, later)
 
 
-def generate_store(seed: int, order_count: int, profile: StoreProfile) -> StoreData:
-    """The seeded store: same (seed, order_count, profile), same orders, byte for byte."""
+def generate_store(
+    seed: int, order_count: int, profile: StoreProfile, *, refunds: bool = True
+) -> StoreData:
+    """The seeded store: same (seed, order_count, profile), same orders, byte for byte.
+
+    `refunds=False` is the same store as if nothing was ever refunded (benchmarks of a store
+    without refunds): the orders that would have been refunded stay as they were.
+    """
     rng = random.Random(f"woocommerce:{seed}:{profile.key}")  # noqa: S311 - reproducible test data
     start = REFERENCE_DATE - timedelta(days=HISTORY_DAYS)
     span = int(timedelta(days=HISTORY_DAYS).total_seconds())
@@ -329,7 +335,8 @@ def generate_store(seed: int, order_count: int, profile: StoreProfile) -> StoreD
         created = start + timedelta(seconds=offset)
         document = _order(rng, data, index, created, plans)
         data.orders[int(document["id"])] = document
-    _apply_plans(data, plans)
+    if refunds:
+        _apply_plans(data, plans)
     return data
 
 

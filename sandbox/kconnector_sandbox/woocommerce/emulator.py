@@ -38,11 +38,16 @@ class WooCommerceEmulator:
         *,
         profile: StoreProfile | None = None,
         clock: Clock = wall_clock,
+        refunds: bool = True,
     ) -> None:
-        """Generate the store from the options (profile chosen by seed unless given)."""
+        """Generate the store from the options (profile chosen by seed unless given).
+
+        `refunds=False` seeds the same store without any refund.
+        """
         self.options = options
         self.profile = profile or profile_for_seed(options.seed)
-        self.state = StoreState(generate_store(options.seed, options.orders, self.profile), clock)
+        data = generate_store(options.seed, options.orders, self.profile, refunds=refunds)
+        self.state = StoreState(data, clock)
         self.keys: dict[str, ApiKey] = {key.consumer_key: key for key in demo_keys(options.seed)}
         self.switches = HostSwitches()
         self.faults = FaultInjector(options.faults)

@@ -121,6 +121,11 @@ class StoreState:
                     return order_id
             return None
 
+    def status_counts(self) -> Counter[str]:
+        """Orders per status (`wp_count_posts('shop_order')`), trash included."""
+        with self._lock:
+            return Counter(order["status"] for order in self._data.orders.values())
+
     def all_orders(self) -> list[Document]:
         """Every order, trash included (copies), by id."""
         with self._lock:
