@@ -43,6 +43,7 @@ from tap_woocommerce_orders.store_errors import (
     classify,
     retry_after_seconds,
 )
+from tap_woocommerce_orders.wc_values import SourceValueError, gmt_datetime
 
 if TYPE_CHECKING:
     from collections.abc import Generator, Iterable
@@ -216,17 +217,62 @@ class WooCommerceStream(RESTStream[Any]):
             raise StoreError(HTML_OK, error_class=ErrorClass.SYSTEM, setting="url", code=None)
         yield from (item for item in body if isinstance(item, dict))
 
-    def get_json(self, path: str) -> Any:  # noqa: ANN401 - a JSON document
+    def get_json(self, path: str, params: dict[str, Any] | None = None) -> Any:  # noqa: ANN401
         """One GET below the API base, with the stream's auth, checks and retries.
 
         Raises:
             StoreError: as `validate_response` (after the retries for transient answers).
         """
         prepared = self.build_prepared_request(
-            method="GET", url=f"{self.url_base}{path}", headers=self.http_headers
+            method="GET", url=f"{self.url_base}{path}", headers=self.http_headers, params=params
         )
         response = self.request_decorator(self._request)(prepared, None)
         return parse_json_body(response)
+
+    def first_modified(self, query: dict[str, str], status: str) -> datetime | None:
+        """The UTC modification moment of the first order the store sorts into `query`.
+
+        One request of one order (`per_page=1`, `orderby=modified&order=asc`): where the next
+        orders are, so that empty windows are skipped instead of read. None when no order
+        matches.
+
+        Raises:
+            StoreError: as `get_json`, or when the answer is not a list of orders.
+        """
+        params = {**query, "status": status, "per_page": 1, "orderby": "modified", "order": "asc"}
+        body = self.get_json("/orders", params)
+        if not isinstance(body, list):
+            raise StoreError(HTML_OK, error_class=ErrorClass.SYSTEM, setting="url", code=None)
+        if not body or not isinstance(body[0], dict):
+            return None
+        try:
+            return gmt_datetime(body[0].get("date_modified_gmt"), "date_modified_gmt")
+        except SourceValueError as exc:
+            message = f"Order {body[0].get('id')} cannot be read: {exc}."
+            raise StoreError(message, error_class=ErrorClass.DATA, setting=None, code=None) from exc
+
+    def registered_statuses(self) -> list[str] | None:
+        """The store's registered order statuses (plugins add their own), or None if unknown.
+
+        `GET /reports/orders/totals` lists one row per status of `wc_get_order_statuses()`
+        (`WC_REST_Report_Orders_Totals_Controller`, https://woocommerce.github.io/code-reference/
+        files/woocommerce-includes-rest-api-controllers-version3-class-wc-rest-report-orders-
+        totals-controller.html). A key whose user may not view reports, or a host that blocks
+        the route, gives None: the caller then reads trash in a pass of its own.
+        """
+        try:
+            body = self.get_json("/reports/orders/totals")
+        except (StoreError, RetriableStoreError) as exc:
+            self.logger.warning(
+                "order statuses unknown (reports/orders/totals: %s): trashed orders are read "
+                "in a second pass",
+                type(exc).__name__,
+            )
+            return None
+        if not isinstance(body, list):
+            return None
+        slugs = [row.get("slug") for row in body if isinstance(row, dict)]
+        return [slug for slug in slugs if isinstance(slug, str) and slug] or None
 
     # Retries -----------------------------------------------------------------------------
 

@@ -1,13 +1,25 @@
 """The tap's streams: canonical `orders` (incremental) and their `refunds` (child stream).
 
 Orders (`GET /wp-json/wc/v3/orders`, https://woocommerce.github.io/woocommerce-rest-api-docs/#list-all-orders):
-from the bookmark minus the lookback window up to the start of the run, in closed windows of
-`window_days`, each read with `modified_after`/`modified_before`/`dates_are_gmt=true`,
-`orderby=id&order=asc`, page by page (`PageWalk` steps back when an order leaves the window
-while it is read; repeats are dropped by id). `status=any` leaves trashed orders out, so when
-`statuses` lists `trash` each window is read a second time with `status=trash`; those orders
-are emitted with status `deleted`. The bookmark is the largest `updated_at`
-(`date_modified_gmt`) emitted.
+from the bookmark minus the lookback window up to the start of the run, in closed windows of at
+most `window_days`, each read with `modified_after`/`modified_before`/`dates_are_gmt=true`,
+`orderby=modified&order=asc`, page by page (`PageWalk` steps back when an order leaves the
+window while it is read; repeats are dropped by id). When more than one window is left, one
+request of one order finds where the next orders are (`read_plan`): empty stretches are skipped.
+
+Statuses: `status=any` leaves trashed orders out, and `any` in a list wins over everything else
+in it (`WC_REST_Orders_Controller::prepare_objects_query` stops at `any`), so `any,trash` is
+not all orders. With `statuses` = any + trash the tap asks the store for its registered order
+statuses once (`reports/orders/totals`) and reads `<every status>,trash` in one pass; only
+when that list is unavailable is trash read in a second pass. Trashed orders are emitted with
+status `deleted`.
+
+State: the bookmark is the largest `updated_at` (`date_modified_gmt`) emitted. Because the
+reads are sorted by modification date, a STATE is also written after every page's worth of
+records, carrying `resume_from`: the moment before which every order was emitted. A run
+restarted from such a STATE (interrupted, killed) reads from there (minus the lookback window)
+instead of from the last completed run's bookmark, so it re-emits about one page; a run that
+completes drops `resume_from`.
 
 Refunds (`GET /wp-json/wc/v3/orders/{id}/refunds`): read only for orders emitted in this run
 that have refunds (`refunds[]` embedded in the order), i.e. orders that changed: a new refund
@@ -16,27 +28,27 @@ changes its order's `date_modified`.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from kconnector_canonical import singer_schema
 from tap_woocommerce_orders.client import WooCommerceStream
-from tap_woocommerce_orders.date_windows import DateWindow, whole_second, windows
+from tap_woocommerce_orders.date_windows import DateWindow, whole_second
 from tap_woocommerce_orders.list_paginator import PageToken, WordPressListPaginator
 from tap_woocommerce_orders.order_normalizer import normalize_order, skip_reason
-from tap_woocommerce_orders.payout_estimate import (
-    EstimateSettings,
-    SettledMoney,
-    estimate_payouts,
-    payment_entries,
-    refund_entries,
-)
-from tap_woocommerce_orders.payout_report import report_payouts
+from tap_woocommerce_orders.payout_estimate import payment_entries, refund_entries
+from tap_woocommerce_orders.read_plan import needs_probe, next_window, resume_point
 from tap_woocommerce_orders.refund_normalizer import RefundParent, normalize_refund, refund_parent
+from tap_woocommerce_orders.settled_cache import SettledCache, SettledOrder
 from tap_woocommerce_orders.store_errors import ErrorClass, StoreError, StoreObjectGoneError
 from tap_woocommerce_orders.tax_rates import rate_ids_without_percent
-from tap_woocommerce_orders.wc_values import SourceValueError, gmt_datetime, wc_decimal
+from tap_woocommerce_orders.wc_values import (
+    SourceValueError,
+    gmt_datetime,
+    local_and_utc,
+    wc_decimal,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
@@ -47,6 +59,12 @@ if TYPE_CHECKING:
     from tap_woocommerce_orders.settings import StoreSettings
 
 REFUNDS_PER_PAGE = 100
+# The state key of the moment before which every order was emitted (an unfinished run's).
+RESUME_KEY = "resume_from"
+# Block-checkout drafts are not orders yet: never asked for when the statuses are listed.
+NOT_ORDERS = frozenset({"checkout-draft"})
+# Walks of one window while orders keep moving inside it (see `_window_orders`).
+MAX_WINDOW_WALKS = 3
 FILTER_IGNORED = (
     "The store returned order {order_id}, modified outside the requested window: it ignores "
     "modified_after/modified_before/dates_are_gmt. WooCommerce 5.6 or later is needed; update "
@@ -84,22 +102,65 @@ def _utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-class OrdersStream(WooCommerceStream):
+class ModifiedOrderReads(WooCommerceStream):
+    """Orders read window by window in modification order, skipping empty stretches."""
+
+    def read_windows(
+        self, start: datetime, upper: datetime, statuses: list[str]
+    ) -> Iterable[DateWindow]:
+        """The windows of [start, upper) that may hold orders, one after another.
+
+        The caller reads each window completely before asking for the next one.
+        """
+        cursor = start
+        while True:
+            first: datetime | None = None
+            if needs_probe(cursor, upper, self.settings.window):
+                found = [
+                    moment
+                    for status in statuses
+                    if (moment := self.first_modified(DateWindow(cursor, upper).query(), status))
+                    is not None
+                ]
+                if not found:
+                    return
+                first = min(found)
+            window = next_window(cursor, upper, self.settings.window, first)
+            if window is None:
+                return
+            yield window
+            cursor = window.end
+
+
+class OrdersStream(ModifiedOrderReads):
     """Canonical orders, incremental on `updated_at` (WooCommerce's `date_modified_gmt`)."""
 
     name = "orders"
     path = "/orders"
     primary_keys: ClassVar[list[str]] = ["id"]
     replication_key = "updated_at"
-    is_sorted = False  # read by id within each window, not by modification date
+    # The bookmark is the largest `updated_at` emitted; the store's sort (site-local time) may
+    # differ from it for an hour a year, so resumability is `resume_from` (see the module).
+    is_sorted = False
     schema: ClassVar[dict[str, Any]] = singer_schema("orders")
 
-    def __init__(self, tap: Tap, settings: StoreSettings, parents: RefundParents) -> None:
-        """Bind to the settings and to the refunds' shared order facts."""
+    def __init__(
+        self,
+        tap: Tap,
+        settings: StoreSettings,
+        parents: RefundParents,
+        settled: SettledCache | None = None,
+    ) -> None:
+        """Bind to the settings, the refunds' shared order facts and the payouts' cache."""
         super().__init__(tap=tap, settings=settings)
         self.parents = parents
+        self.settled = settled or SettledCache()
         self.rate_percents: dict[str, Decimal] = {}
         self._paginator: WordPressListPaginator | None = None
+        self._status_plan: list[str] | None = None
+        self.window_disturbed = False
+        # A STATE after every page's worth of records: a resumed run re-emits about one page.
+        self.STATE_MSG_FREQUENCY = settings.per_page
         # "Now", the last window's end: injectable, so no test depends on the wall clock.
         self.clock: Callable[[], datetime] = _utc_now
 
@@ -111,11 +172,11 @@ class OrdersStream(WooCommerceStream):
     def get_url_params(
         self, context: Context | None, next_page_token: PageToken | None
     ) -> dict[str, Any]:
-        """Window, status, order (id ascending) and page."""
+        """Window, status, order (modification date ascending) and page."""
         params: dict[str, Any] = {
             "per_page": self.settings.per_page,
             "page": next_page_token.page if next_page_token else 1,
-            "orderby": "id",
+            "orderby": "modified",
             "order": "asc",
         }
         if context:
@@ -126,31 +187,94 @@ class OrdersStream(WooCommerceStream):
         return params
 
     def _read_window_start(self, context: Context | None) -> datetime:
+        resume = self.get_context_state(context).get(RESUME_KEY)
         start = self.get_starting_timestamp(context) or self.settings.start_date
+        if isinstance(resume, str) and resume:
+            start = datetime.fromisoformat(resume).astimezone(UTC)
         if start > self.settings.start_date:
             start = max(self.settings.start_date, start - self.settings.lookback)
         return start
 
     def _status_passes(self) -> list[str]:
-        passes = [",".join(self.settings.statuses)] if self.settings.statuses else []
-        if self.settings.include_trash:
-            passes.append("trash")
-        return passes
+        """The `status` value of each pass over a window (one, unless trash must go alone)."""
+        if self._status_plan is None:
+            listed = list(self.settings.statuses)
+            if not self.settings.include_trash:
+                self._status_plan = [",".join(listed)]
+            elif listed != ["any"]:
+                self._status_plan = [",".join([*listed, "trash"])]
+            else:
+                registered = self.registered_statuses()
+                self._status_plan = (
+                    ["any", "trash"]
+                    if registered is None
+                    else [",".join([*(s for s in registered if s not in NOT_ORDERS), "trash"])]
+                )
+        return self._status_plan
 
     def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
         """Every order modified from the bookmark (minus lookback) to now, window by window."""
         upper = whole_second(self.clock())
-        for window in windows(self._read_window_start(context), upper, self.settings.window):
-            for status in self._status_passes():
-                yield from self._window_orders(window, status)
+        start = self._read_window_start(context)
+        passes = self._status_passes()
+        state = self.get_context_state(context)
+        for window in self.read_windows(start, upper, passes):
+            for status in passes:
+                for order, modified in self._window_orders(window, status):
+                    # Set before the record goes out: the STATE that follows it covers it.
+                    # Two passes, or orders moving inside the window: only its start is safe.
+                    exact = len(passes) == 1 and not self.window_disturbed
+                    resume = resume_point(modified, window) if exact else window.start
+                    state[RESUME_KEY] = resume.isoformat()
+                    yield order
+        state.pop(RESUME_KEY, None)
+        self.settled.mark_covered(start, upper)
 
-    def _window_orders(self, window: DateWindow, status: str) -> Iterable[dict[str, Any]]:
-        seen: set[str] = set()
+    def _window_orders(
+        self, window: DateWindow, status: str
+    ) -> Iterable[tuple[dict[str, Any], datetime]]:
+        """Every order of the window, each version once; read again if orders moved inside it.
+
+        An order edited while the window is read normally leaves it (edits are stamped after
+        the run's start). With the store's clock behind the tap's, the edit can land INSIDE
+        the window: the order moves to the end of the modification order, every order after
+        its old position moves up one, and the next page passes over one of them without the
+        total changing. A moved order shows up again with a new `date_modified_gmt`: the
+        window is then walked once more (repeats dropped), until a walk sees no move.
+        """
+        seen: set[tuple[str, datetime]] = set()
+        seen_ids: set[str] = set()
+        self.window_disturbed = False
+        for walk in range(MAX_WINDOW_WALKS):
+            moved = False
+            for order, modified in self._walk(window, status):
+                order_id = str(order.get("id"))
+                if (order_id, modified) in seen:
+                    continue
+                if order_id in seen_ids:
+                    moved = self.window_disturbed = True
+                seen.add((order_id, modified))
+                seen_ids.add(order_id)
+                yield order, modified
+            if not moved:
+                return
+            if walk + 1 < MAX_WINDOW_WALKS:
+                self.logger.warning(
+                    "orders moved inside window %s..%s while it was read (the store's clock "
+                    "runs behind): the window is read again",
+                    window.start.isoformat(),
+                    window.end.isoformat(),
+                )
+        self.logger.warning(
+            "orders kept moving inside window %s..%s: the next run's lookback window re-reads it",
+            window.start.isoformat(),
+            window.end.isoformat(),
+        )
+
+    def _walk(self, window: DateWindow, status: str) -> Iterable[tuple[dict[str, Any], datetime]]:
+        """One page walk over the window: each order with its modification moment."""
         for order in self.request_records({**window.query(), "status": status}):
             order_id = str(order.get("id"))
-            if order_id in seen:
-                continue
-            seen.add(order_id)
             modified = gmt_datetime(order.get("date_modified_gmt"), "date_modified_gmt")
             if modified is None or not window.contains(modified):
                 raise StoreError(
@@ -159,7 +283,7 @@ class OrdersStream(WooCommerceStream):
                     setting=None,
                     code=None,
                 )
-            yield order
+            yield order, modified
         if self._paginator is not None and self._paginator.without_total:
             self.logger.warning(
                 "The store sends no X-WP-Total header (a proxy removes it): pages are followed "
@@ -189,6 +313,8 @@ class OrdersStream(WooCommerceStream):
             record = normalize_order(row, self.settings.store, self.rate_percents)
             if row.get("refunds") and self._refunds_wanted():
                 self.parents.keep(refund_parent(row, self.rate_percents))
+            if self.settled.wanted() and row.get("status") != "trash":
+                self._keep_settled(row, record)
         except SourceValueError as exc:
             raise StoreError(
                 UNREADABLE_ORDER.format(order_id=order_id, problem=exc),
@@ -197,6 +323,23 @@ class OrdersStream(WooCommerceStream):
                 code=None,
             ) from exc
         return record
+
+    def _keep_settled(self, row: dict[str, Any], record: dict[str, Any]) -> None:
+        """Leave the order's payments (and which refunds it has) for the payouts stream."""
+        modified = gmt_datetime(row.get("date_modified_gmt"), "date_modified_gmt")
+        if modified is None:
+            return
+        local_paid, utc_paid = local_and_utc(row, "date_paid")
+        refund_ids = frozenset(str(refund.get("id")) for refund in row.get("refunds") or [])
+        self.settled.keep_order(
+            record["source_id"],
+            SettledOrder(
+                modified=modified,
+                payments=payment_entries(record, local_paid, utc_paid),
+                parent=refund_parent(row, self.rate_percents) if refund_ids else None,
+                refunds_expected=refund_ids,
+            ),
+        )
 
     def _refunds_wanted(self) -> bool:
         return any(child.selected for child in self.child_streams)
@@ -235,10 +378,17 @@ class RefundsStream(WooCommerceStream):
     parent_stream_type = OrdersStream
     schema: ClassVar[dict[str, Any]] = singer_schema("refunds")
 
-    def __init__(self, tap: Tap, settings: StoreSettings, parents: RefundParents) -> None:
-        """Bind to the settings and to the orders' shared facts."""
+    def __init__(
+        self,
+        tap: Tap,
+        settings: StoreSettings,
+        parents: RefundParents,
+        settled: SettledCache | None = None,
+    ) -> None:
+        """Bind to the settings, the orders' shared facts and the payouts' cache."""
         super().__init__(tap=tap, settings=settings)
         self.parents = parents
+        self.settled = settled or SettledCache()
 
     def get_new_paginator(self) -> WordPressListPaginator:
         """Refund lists are short; they page the same way."""
@@ -287,6 +437,10 @@ class RefundsStream(WooCommerceStream):
             return None
         try:
             record = normalize_refund(row, parent, self.settings.store)
+            if self.settled.wanted():
+                local, utc = local_and_utc(row, "date_created")
+                settled = [] if local is None or utc is None else refund_entries(record, local, utc)
+                self.settled.keep_refund(order_id, refund_id, settled)
         except SourceValueError as exc:
             raise StoreError(
                 UNREADABLE_REFUND.format(refund_id=refund_id, order_id=order_id, problem=exc),
@@ -303,112 +457,3 @@ class RefundsStream(WooCommerceStream):
                 order_id,
             )
         return record
-
-
-def _local_and_utc(document: dict[str, Any], name: str) -> tuple[datetime | None, datetime | None]:
-    """WooCommerce's site-time `<name>` (naive) and `<name>_gmt` (aware UTC)."""
-    local_text = document.get(name)
-    utc = gmt_datetime(document.get(f"{name}_gmt"), f"{name}_gmt")
-    if not isinstance(local_text, str) or not local_text or utc is None:
-        return None, utc
-    try:
-        local = datetime.fromisoformat(local_text).replace(tzinfo=None)
-    except ValueError as exc:
-        msg = f"{name} is not a date like 2026-02-10T13:03:11"
-        raise SourceValueError(msg) from exc
-    return local, utc
-
-
-class PayoutsStream(WooCommerceStream):
-    """Estimated processor payouts (basis `estimate`), or a processor report's (`processor`).
-
-    Each run re-reads the orders modified since the earliest day whose payout may still change
-    (the bookmark minus the payout delay and a margin), with their refunds, and re-emits every
-    payout of those days: downstream deduplicates by id, and a payout only changes while
-    `scheduled`. See `payout_estimate` for what the estimate is and is not.
-    """
-
-    name = "payouts"
-    path = "/orders"
-    primary_keys: ClassVar[list[str]] = ["id"]
-    replication_key = "updated_at"
-    is_sorted = False
-    schema: ClassVar[dict[str, Any]] = singer_schema("payouts")
-    margin = timedelta(days=3)
-
-    def __init__(self, tap: Tap, settings: StoreSettings) -> None:
-        """Bind to the settings."""
-        super().__init__(tap=tap, settings=settings)
-        self._query: dict[str, str] = {}
-        self.clock: Callable[[], datetime] = _utc_now  # tests set their own
-
-    def get_new_paginator(self) -> WordPressListPaginator:
-        """Positional pages, as the orders stream."""
-        return WordPressListPaginator(self.settings.per_page)
-
-    def get_url_params(
-        self,
-        context: Context | None,  # noqa: ARG002 - the window is set by get_records
-        next_page_token: PageToken | None,
-    ) -> dict[str, Any]:
-        """Window, every status but drafts, id ascending."""
-        params: dict[str, Any] = {
-            "per_page": self.settings.per_page,
-            "page": next_page_token.page if next_page_token else 1,
-            "orderby": "id",
-            "order": "asc",
-            "status": "any",
-        }
-        params.update(self._query)
-        return params
-
-    def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
-        """The payouts of every day from the first one that may still change."""
-        if self.settings.payout_report_file is not None:
-            yield from report_payouts(self.settings.payout_report_file, self.settings.store)
-            return
-        if self.settings.payout_grouping == "none":
-            return
-        now = whole_second(self.clock())
-        bookmark = self.get_starting_timestamp(context)
-        start = self.settings.start_date
-        if bookmark is not None and bookmark > start:
-            delay = timedelta(days=self.settings.payout_delay_days)
-            start = max(start, bookmark - delay - self.margin)
-        entries: list[SettledMoney] = []
-        for window in windows(start, now, self.settings.window):
-            self._query = window.query()
-            for order in self.request_records(context):
-                entries.extend(self._settled(order))
-        settings = EstimateSettings(
-            self.settings.store, self.settings.payout_gateways, self.settings.payout_delay_days
-        )
-        # The first whole store-local day: days before it may miss payments read earlier.
-        first_day = (start + timedelta(days=1)).date()
-        yield from estimate_payouts(entries, settings, now=now, first_day=first_day)
-
-    def _settled(self, order: dict[str, Any]) -> list[SettledMoney]:
-        order_id = str(order.get("id"))
-        if skip_reason(order) is not None or order.get("status") == "trash":
-            return []
-        try:
-            record = normalize_order(order, self.settings.store)
-            local_paid, utc_paid = _local_and_utc(order, "date_paid")
-            entries = payment_entries(record, local_paid, utc_paid)
-            if order.get("refunds"):
-                parent = refund_parent(order)
-                for refund in self.get_json(
-                    f"/orders/{order_id}/refunds?per_page={REFUNDS_PER_PAGE}"
-                ):
-                    canonical = normalize_refund(refund, parent, self.settings.store)
-                    local, utc = _local_and_utc(refund, "date_created")
-                    if local is not None and utc is not None:
-                        entries.extend(refund_entries(canonical, local, utc))
-        except SourceValueError as exc:
-            raise StoreError(
-                UNREADABLE_ORDER.format(order_id=order_id, problem=exc),
-                error_class=ErrorClass.DATA,
-                setting=None,
-                code=None,
-            ) from exc
-        return entries

@@ -9,13 +9,10 @@ from singer_sdk.exceptions import ConfigValidationError
 from singer_sdk.helpers.capabilities import CapabilitiesEnum, PluginCapabilities, TapCapabilities
 
 from kconnector_canonical.redaction import install_log_redaction, secret_values
+from tap_woocommerce_orders.payouts_stream import PayoutsStream
 from tap_woocommerce_orders.settings import SETTINGS_SCHEMA, StoreSettings
-from tap_woocommerce_orders.streams import (
-    OrdersStream,
-    PayoutsStream,
-    RefundParents,
-    RefundsStream,
-)
+from tap_woocommerce_orders.settled_cache import SettledCache
+from tap_woocommerce_orders.streams import OrdersStream, RefundParents, RefundsStream
 
 if TYPE_CHECKING:
     from singer_sdk.streams import Stream
@@ -79,10 +76,14 @@ class TapWooCommerceOrders(Tap):
     def discover_streams(self) -> list[Stream]:
         """`orders`, its child `refunds`, and `payouts`."""
         parents = RefundParents()
+        # What orders and refunds settle, kept for the payouts stream when it estimates.
+        settled = SettledCache()
+        payouts = PayoutsStream(self, self.store_settings, settled)
+        settled.wanted = lambda: payouts.selected and payouts.estimates
         return [
-            OrdersStream(self, self.store_settings, parents),
-            RefundsStream(self, self.store_settings, parents),
-            PayoutsStream(self, self.store_settings),
+            OrdersStream(self, self.store_settings, parents, settled),
+            RefundsStream(self, self.store_settings, parents, settled),
+            payouts,
         ]
 
 

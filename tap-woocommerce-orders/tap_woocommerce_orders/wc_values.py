@@ -13,8 +13,12 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
+from typing import TYPE_CHECKING, Any
 
 from kconnector_canonical import format_amount, quantize
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 WP_GMT_FORMAT = "%Y-%m-%dT%H:%M:%S"
 _SOURCE_ID = re.compile(r"^[^:\s]+$")
@@ -84,6 +88,26 @@ def gmt_datetime(value: object, field: str) -> datetime | None:
         msg = f"{field} is not a date like 2026-02-10T13:03:11"
         raise SourceValueError(msg) from exc
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+def local_and_utc(
+    document: Mapping[str, Any], name: str
+) -> tuple[datetime | None, datetime | None]:
+    """WooCommerce's site-time `<name>` (naive) and `<name>_gmt` (aware UTC).
+
+    Raises:
+        SourceValueError: when either text is not a date like 2026-02-10T13:03:11.
+    """
+    local_text = document.get(name)
+    utc = gmt_datetime(document.get(f"{name}_gmt"), f"{name}_gmt")
+    if not isinstance(local_text, str) or not local_text or utc is None:
+        return None, utc
+    try:
+        local = datetime.fromisoformat(local_text).replace(tzinfo=None)
+    except ValueError as exc:
+        msg = f"{name} is not a date like 2026-02-10T13:03:11"
+        raise SourceValueError(msg) from exc
+    return local, utc
 
 
 def utc_timestamp(moment: datetime) -> str:

@@ -96,9 +96,9 @@ def run_tap(
 
 
 @contextlib.contextmanager
-def served_store(seed: int, orders: int) -> Iterator[Store]:
+def served_store(seed: int, orders: int, *, refunds: bool = True) -> Iterator[Store]:
     emulator = WooCommerceEmulator(
-        SandboxOptions(seed=seed, orders=orders), clock=lambda: EDIT_CLOCK
+        SandboxOptions(seed=seed, orders=orders), clock=lambda: EDIT_CLOCK, refunds=refunds
     )
     try:
         with ServedApp(emulator.app) as served:

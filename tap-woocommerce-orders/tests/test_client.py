@@ -75,7 +75,7 @@ def test_query_string_auth_sends_the_key_as_parameters_without_a_header(
     assert request.qs["consumer_secret"] == ["cs_def"]
 
 
-def test_list_request_uses_closed_gmt_window_ordered_by_id(
+def test_list_request_uses_closed_gmt_window_ordered_by_modification_date(
     requests_mock: requests_mock.Mocker, tap_run: Callable[..., Any], order: dict[str, Any]
 ) -> None:
     requests_mock.get(ORDERS, **one_page(order))
@@ -85,7 +85,8 @@ def test_list_request_uses_closed_gmt_window_ordered_by_id(
     assert query["dates_are_gmt"] == ["true"]
     assert query["modified_after"] == ["2025-12-31t23:59:59"]  # requests-mock lower-cases
     assert "modified_before" in query
-    assert (query["orderby"], query["order"], query["status"]) == (["id"], ["asc"], ["any"])
+    # Sorted by modification date, so a STATE's position means something (resumable runs).
+    assert (query["orderby"], query["order"], query["status"]) == (["modified"], ["asc"], ["any"])
     assert query["per_page"] == ["100"]
 
 

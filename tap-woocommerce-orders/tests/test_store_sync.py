@@ -57,8 +57,10 @@ def test_orders_leaving_the_window_while_pages_are_read_miss_nothing(
     fresh_store: Callable[..., Any], tap_run: Callable[..., Any]
 ) -> None:
     with fresh_store(seed=0, orders=300) as store:
+        # One window holds the whole history, so no probe request comes before the first page;
+        # the edits (stamped before the run's end) move orders inside it as well as out of it.
         config = store.config(
-            start_date="2026-08-01T00:00:00Z", window_days=96, per_page=20, statuses=["any"]
+            start_date="2026-08-01T00:00:00Z", window_days=120, per_page=20, statuses=["any"]
         )
         first_ids = sorted(
             o["id"] for o in store.emulator.state.all_orders() if o["status"] != "trash"
