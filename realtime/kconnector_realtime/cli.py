@@ -125,7 +125,8 @@ class DispatchLoop:
     def stop(self) -> None:
         """Stop ticking; runs in progress are stopped and their events requeued."""
         self._stop.set()
-        self._thread.join(timeout=5)
+        if self._thread.is_alive():
+            self._thread.join(timeout=5)
         self.dispatcher.stop()
 
 
@@ -179,6 +180,13 @@ def main() -> None:
     type=int,
 )
 @click.option("--tick-seconds", default=0.5, show_default=True, envvar=f"{ENV_PREFIX}_TICK_SECONDS")
+@click.option(
+    "--dispatch/--no-dispatch",
+    default=True,
+    show_default=True,
+    envvar=f"{ENV_PREFIX}_DISPATCH",
+    help="Run the stores' jobs here; --no-dispatch when Dagster's sensor reads the queue.",
+)
 def serve(  # noqa: PLR0913, PLR0917 - click passes one argument per option
     host: str,
     port: int,
@@ -189,6 +197,8 @@ def serve(  # noqa: PLR0913, PLR0917 - click passes one argument per option
     meltano: str,
     max_body_bytes: int,
     tick_seconds: float,
+    *,
+    dispatch: bool,
 ) -> None:
     """Receive webhooks and run each store's job for its events."""
     configure_logging()
@@ -202,21 +212,26 @@ def serve(  # noqa: PLR0913, PLR0917 - click passes one argument per option
         max_body_bytes=max_body_bytes,
     )
     install_log_redaction([*settings.secrets.values(), settings.database_url])
-    run_server(settings, host=host, port=port, tick_seconds=tick_seconds)
+    run_server(settings, host=host, port=port, tick_seconds=tick_seconds, dispatch=dispatch)
 
 
-def run_server(settings: RealtimeSettings, *, host: str, port: int, tick_seconds: float) -> None:
+def run_server(
+    settings: RealtimeSettings, *, host: str, port: int, tick_seconds: float, dispatch: bool = True
+) -> None:
     """Open the queue, requeue a dead dispatcher's claims, serve until stopped."""
     queue = EventQueue(settings.database_url)
     counters = Counters()
     now = utc_now()
-    requeued = queue.requeue_claimed(claimed_before=now - settings.dispatch.run_timeout)
+    requeued = (
+        queue.requeue_claimed(claimed_before=now - settings.dispatch.run_timeout) if dispatch else 0
+    )
     dispatcher = Dispatcher(queue, settings, clock=utc_now, counters=counters)
     loop = DispatchLoop(dispatcher, tick_seconds)
     logger.info(
-        "event=serve_started host=%s port=%s stores=%s requeued=%s secrets=%r",
+        "event=serve_started host=%s port=%s dispatch=%s stores=%s requeued=%s secrets=%r",
         host,
         port,
+        dispatch,
         len(settings.routes),
         requeued,
         settings.secrets,
@@ -234,7 +249,8 @@ def run_server(settings: RealtimeSettings, *, host: str, port: int, tick_seconds
     # handlers turn it into SystemExit, so the runs in progress are stopped and requeued below.
     for stop_signal in (signal.SIGTERM, signal.SIGINT):
         signal.signal(stop_signal, _exit_on_signal)
-    loop.start()
+    if dispatch:
+        loop.start()
     try:
         server.run()
     finally:
