@@ -23,7 +23,8 @@ how, so this guard decides, before anything is resolved or written:
   Deposit clearing exactly what is in QuickBooks.
 - ``REDIRECT``: a per-order RefundReceipt or CreditMemo of an order a summary covers (the refund
   itself is not in one): its customer is the summary's customer (the order has no customer of
-  its own in QuickBooks).
+  its own in QuickBooks). And the delete of a payout's Deposit (the payout failed or was
+  canceled) whose Deposit is in QuickBooks as its summary Deposit: that one is deleted.
 
 Decisions read the ledger only (and the summaries the same wave writes), so arrival order inside a
 wave changes nothing: summaries are decided first.
@@ -223,15 +224,7 @@ def _decide_deposit(
     document: MappedDocument, payout: str, role: str, deposits: Mapping[str, LedgerEntry]
 ) -> Decision:
     if role == DEPOSIT_ROLE:
-        other = f"{payout}#{SUMMARY_DEPOSIT_ROLE}"
-        if _posted(deposits.get(other)):
-            return Decision(
-                Action.COVERED,
-                document,
-                f"the payout's Deposit is in QuickBooks as its summary Deposit {other}; the "
-                f"per-order Deposit {document.external_id} is not written",
-            )
-        return Decision(Action.WRITE, document)
+        return _decide_per_order_deposit(document, payout, deposits)
     if role != SUMMARY_DEPOSIT_ROLE or document.operation is not Operation.UPSERT:
         return Decision(Action.WRITE, document)
     other = f"{payout}#{DEPOSIT_ROLE}"
@@ -247,6 +240,28 @@ def _decide_deposit(
     if missing:
         return _superseded(document, f"its summary {missing[0]} was not written")
     return Decision(Action.WRITE, document)
+
+
+def _decide_per_order_deposit(
+    document: MappedDocument, payout: str, deposits: Mapping[str, LedgerEntry]
+) -> Decision:
+    other = f"{payout}#{SUMMARY_DEPOSIT_ROLE}"
+    if not _posted(deposits.get(other)):
+        return Decision(Action.WRITE, document)
+    if document.operation is Operation.DELETE:
+        # A payout that failed after its summary Deposit was booked: that one goes.
+        return Decision(
+            Action.REDIRECT,
+            dataclasses.replace(document, external_id=other),
+            f"the payout's Deposit is in QuickBooks as its summary Deposit {other}: the "
+            "payout failed or was canceled, so that Deposit is deleted",
+        )
+    return Decision(
+        Action.COVERED,
+        document,
+        f"the payout's Deposit is in QuickBooks as its summary Deposit {other}; the "
+        f"per-order Deposit {document.external_id} is not written",
+    )
 
 
 def _covered(document: MappedDocument, cover: SummaryCover) -> Decision:

@@ -9,6 +9,7 @@ clears to the cent.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from decimal import Decimal
 from pathlib import Path
@@ -116,6 +117,11 @@ def test_one_deposit_per_payout_whichever_role_came_first():
     assert guard.decide_document(summary, guard.Coverage(), per_order_in).action is (
         guard.Action.SUPERSEDED
     )
+    failed = dataclasses.replace(per_order, operation=Operation.DELETE)
+    deleted = guard.decide_document(failed, guard.Coverage(), summary_in)
+    assert deleted.action is guard.Action.REDIRECT
+    assert deleted.document.external_id == "p:1#summary_deposit"
+    assert deleted.document.operation is Operation.DELETE
     waiting = doc("p:1#summary_deposit", "Deposit", links={"clears:1": "p:1#summary_sales"})
     assert guard.decide_document(waiting, guard.Coverage(), {}).action is guard.Action.SUPERSEDED
     cleared = {"p:1#summary_sales": entry("p:1#summary_sales")}
@@ -125,9 +131,12 @@ def test_one_deposit_per_payout_whichever_role_came_first():
 # ---------------------------------------------------------------- the mapper's output, delivered
 
 
-def mapped_records(posting_mode, keep=None):
+def mapped_records(posting_mode, keep=None, payout_status=None):
     """map-quickbooks' records for the golden input (as `MapQuickBooks` emits them)."""
     spec = json.loads((GOLDEN / "input.json").read_text(encoding="utf-8"))
+    for item in spec["records"]:
+        if item["stream"] == "payouts" and payout_status is not None:
+            item["record"]["status"] = payout_status
     rules = Settings.from_config({**spec.get("config", {}), "posting_mode": posting_mode})
     posting = SummaryPosting(rules)
     seen = {}
@@ -148,8 +157,8 @@ def company(qbo, make_config, run_target, mapped):
     served, emulator = qbo
     config = make_config()
 
-    def run(posting_mode, keep=None):
-        records = mapped_records(posting_mode, keep)
+    def run(posting_mode, keep=None, payout_status=None):
+        records = mapped_records(posting_mode, keep, payout_status)
         emulator.log.clear()
         target, states = run_target(config, mapped.lines(records, {"run": posting_mode}))
         assert target.delivery.counts.dead_lettered == 0
@@ -242,3 +251,12 @@ def test_daily_summary_then_per_order_counts_every_order_once(company):
     assert f"{PAYOUT}#summary_deposit" in books
     run("per_order")
     assert totals() == EXPECTED
+
+
+def test_a_payout_failing_after_its_summary_deposit_deletes_that_deposit(company):
+    run, totals, ledger = company
+    run("payout_summary")
+    assert totals()["deposits"] == [PAYOUT_NET]
+    run("per_order", payout_status="failed")  # the bank returned it: no Deposit any more
+    assert totals() == {**EXPECTED, "deposits": []}
+    assert ledger()[f"{PAYOUT}#summary_deposit"].status is LedgerStatus.DELETED
