@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
+from kconnector_sandbox.shopify import webhook_subscriptions
 from kconnector_sandbox.shopify.app import ShopifyEmulator
 from kconnector_sandbox.shopify.build import build_order
 from kconnector_sandbox.shopify.generator import generate_specs
@@ -23,7 +24,9 @@ __all__ = ["ShopifyEmulator", "build", "export_orders"]
 
 def build(options: SandboxOptions) -> ShopifyEmulator:
     """The emulator for `options` (seed, orders per shop, time scale, faults)."""
-    return ShopifyEmulator(options)
+    emulator = ShopifyEmulator(options)
+    webhook_subscriptions.install(emulator)  # GraphQL webhookSubscription* fields
+    return emulator
 
 
 def export_orders(options: SandboxOptions) -> dict[str, list[dict[str, Any]]]:
