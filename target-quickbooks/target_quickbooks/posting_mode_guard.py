@@ -69,7 +69,7 @@ class Action(StrEnum):
     WRITE = "write"
     COVERED = "covered_by_summary"
     SUPERSEDED = "superseded_summary"
-    REDIRECT = "summary_customer"
+    REDIRECT = "redirected_to_summary"
 
 
 @dataclass(frozen=True, slots=True)
