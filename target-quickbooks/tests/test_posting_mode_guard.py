@@ -260,3 +260,33 @@ def test_a_payout_failing_after_its_summary_deposit_deletes_that_deposit(company
     run("per_order", payout_status="failed")  # the bank returned it: no Deposit any more
     assert totals() == {**EXPECTED, "deposits": []}
     assert ledger()[f"{PAYOUT}#summary_deposit"].status is LedgerStatus.DELETED
+
+
+CA_REALM = "9130357600000002"  # the emulator's Canadian company (GST, PST (BC))
+CANADA = Path(__file__).parents[2] / "transforms" / "tests" / "golden" / "canada_tax_per_rate"
+
+
+def test_a_daily_summary_with_tax_per_rate_is_accepted_and_reconciles(
+    qbo, make_config, run_target, mapped
+):
+    served, emulator = qbo
+    spec = json.loads((CANADA / "input.json").read_text(encoding="utf-8"))
+    rules = Settings.from_config({**spec["config"], "posting_mode": "daily_summary"})
+    posting = SummaryPosting(rules)
+    order = next(r["record"] for r in spec["records"] if r["stream"] == "orders")
+    out = []
+    for number in range(3):  # three orders of one day: one summary
+        record = json.loads(json.dumps(order).replace("2013", str(3000 + number)))
+        result = map_record_result(record, "orders", rules)
+        out.extend(posting.take("orders", record, result))
+    out.extend(posting.finish())
+    records = [(r.stream, r.record) for r in out]
+    (summary,) = [r for s, r in records if r["external_id"].endswith("#summary_sales")]
+    assert Decimal(summary["expected"]["total"]) == 3 * Decimal(order["totals"]["total"]["amount"])
+    config = make_config(realm_id=CA_REALM, refresh_token=emulator.initial_refresh_tokens[CA_REALM])
+    target, _ = run_target(config, mapped.lines(records, {"b": 1}))
+    assert target.delivery.counts.dead_lettered == 0  # QuickBooks' totals are the expected ones
+    (written,) = emulator.realms[CA_REALM].documents("SalesReceipt")
+    assert Decimal(str(written["TotalAmt"])) == Decimal(summary["expected"]["total"])
+    assert Decimal(str(written["TxnTaxDetail"]["TotalTax"])) == Decimal(summary["expected"]["tax"])
+    assert strict_report(served.url) == []
