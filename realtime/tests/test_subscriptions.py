@@ -14,15 +14,21 @@ from starlette.applications import Starlette
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
+from kconnector_realtime.queue import EventQueue
+from kconnector_realtime.receiver import Receiver
+from kconnector_realtime.settings import RealtimeSettings, Secrets
 from kconnector_realtime.subscriptions import (
     SHOPIFY_TOPICS,
+    WOOCOMMERCE_TOPICS,
     ShopifySubscriptions,
     SubscriptionError,
+    WooCommerceSubscriptions,
 )
 from kconnector_sandbox.options import SandboxOptions
 from kconnector_sandbox.runner import ServedApp
 from kconnector_sandbox.shopify import build as build_shopify
 from kconnector_sandbox.shopify.webhook_subscriptions import APP_CLIENT_SECRET
+from kconnector_sandbox.woocommerce import build as build_woocommerce
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -100,3 +106,45 @@ def test_registered_topics_deliver_signed_with_the_apps_client_secret(shopify, c
     expected = hmac.new(APP_CLIENT_SECRET.encode(), body, hashlib.sha256).digest()
     assert headers["x-shopify-hmac-sha256"] == base64.b64encode(expected).decode()
     assert headers["x-shopify-topic"] == "orders/create"
+
+
+@pytest.fixture(scope="module")
+def woocommerce() -> Iterator[object]:
+    emulator = build_woocommerce(SandboxOptions(seed=0, orders=2))
+    with ServedApp(emulator.app) as served:
+        emulator.served_url = served.url
+        yield emulator
+    emulator.close()
+
+
+def test_woocommerce_register_pings_the_receiver_and_is_idempotent(woocommerce, tmp_path) -> None:
+    key = woocommerce.demo_key
+    client = WooCommerceSubscriptions(
+        woocommerce.served_url, key.consumer_key, key.consumer_secret, requests.Session()
+    )
+    queue = EventQueue(f"sqlite:///{tmp_path / 'store.db'}")
+    settings = RealtimeSettings(
+        database_url="unused", routes=(), secrets=Secrets(woocommerce=("wc-secret",))
+    )
+    with ServedApp(Receiver(settings, queue).app()) as receiver:
+        address = f"{receiver.url}/webhooks/woocommerce"
+        assert client.register(address, "wc-secret") == list(WOOCOMMERCE_TOPICS)
+        assert client.register(address, "wc-secret") == []
+        requests.post(
+            f"{woocommerce.served_url}/__admin/orders", json={}, timeout=30
+        ).raise_for_status()
+        assert woocommerce.webhooks.wait_idle(20)
+        stats = queue.stats()
+        assert client.remove(address) == list(WOOCOMMERCE_TOPICS)
+    queue.close()
+
+    assert stats["queued"] == 1  # the pings were answered 200 and not stored; the order was
+    assert client.subscriptions() == []
+
+
+def test_woocommerce_bad_keys_name_the_fix(woocommerce) -> None:
+    client = WooCommerceSubscriptions(
+        woocommerce.served_url, "ck_wrong", "cs_wrong", requests.Session()
+    )
+    with pytest.raises(SubscriptionError, match="API keys"):
+        client.subscriptions()

@@ -34,6 +34,7 @@ from kconnector_sandbox.woocommerce.host_switches import (
 from kconnector_sandbox.woocommerce.order_query import OrderQuery, parse_order_query, total_pages
 from kconnector_sandbox.woocommerce.presentation import order_notes, present_order, present_refund
 from kconnector_sandbox.woocommerce.store_state import LoggedRequest
+from kconnector_sandbox.woocommerce.webhook_routes import serve_webhooks
 from kconnector_sandbox.woocommerce.wp_json import WPError, json_response, no_route
 
 if TYPE_CHECKING:
@@ -189,6 +190,9 @@ async def _serve_rest(emulator: WooCommerceEmulator, request: Request, call: Res
     )
     try:
         key = authenticate(emulator.keys, call.method, call.params, authorization)
+        webhooks = await serve_webhooks(emulator, request, call.route, key)
+        if webhooks is not None:  # /wc/v3/webhooks (webhook_routes.py)
+            return webhooks
         if call.method not in {"GET", "HEAD"}:
             raise no_route()
         return _dispatch(emulator, call, authenticated=key is not None)

@@ -20,6 +20,7 @@ import hmac
 import http.client
 import queue
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
@@ -52,6 +53,7 @@ class Webhook:
     topics: frozenset[str]
     status: str = "active"
     failure_count: int = 0
+    name: str = ""
 
     def as_dict(self) -> dict[str, object]:
         """JSON-ready view (without the secret)."""
@@ -93,8 +95,13 @@ class WebhookDispatcher:
         render_order: Callable[[Document], Document],
         user_agent: str,
         timeout_seconds: float = 5.0,
+        now: Callable[[], float] = time.time,
     ) -> None:
-        """Prepare; the delivery thread starts with the first registered webhook."""
+        """Prepare; the delivery thread starts with the first registered webhook.
+
+        `now`: the site's clock in epoch seconds (the delivery id's second).
+        """
+        self._now = now
         self._site_url = site_url
         self._render_order = render_order
         self._user_agent = user_agent
@@ -106,6 +113,7 @@ class WebhookDispatcher:
         self._in_flight = 0
         self._thread: threading.Thread | None = None
         self._delivery_count = 0
+        self._last_id = 0
         self.deliveries: list[DeliveryRecord] = []
 
     def register(
@@ -117,7 +125,9 @@ class WebhookDispatcher:
             msg = f"unsupported topics: {', '.join(sorted(unknown))}"
             raise ValueError(msg)
         with self._lock:
-            webhook = Webhook(len(self._webhooks) + 1, delivery_url, secret, topics)
+            # Ids are never reused, even after a delete (they are post ids in WooCommerce).
+            self._last_id = max(self._last_id, *self._webhooks, 0) + 1
+            webhook = Webhook(self._last_id, delivery_url, secret, topics)
             self._webhooks[webhook.webhook_id] = webhook
             if self._thread is None:
                 self._thread = threading.Thread(
@@ -125,6 +135,11 @@ class WebhookDispatcher:
                 )
                 self._thread.start()
             return webhook
+
+    def unregister(self, webhook_id: int) -> bool:
+        """Delete a webhook (`DELETE /wc/v3/webhooks/<id>?force=true`); False when unknown."""
+        with self._lock:
+            return self._webhooks.pop(webhook_id, None) is not None
 
     def webhooks(self) -> list[Webhook]:
         """All registered webhooks."""
@@ -145,7 +160,9 @@ class WebhookDispatcher:
             with self._lock:
                 self._delivery_count += 1
                 self._in_flight += 1
-                seed = f"{webhook.webhook_id}:{self._delivery_count}".encode()
+            # `get_new_delivery_id`: wp_hash($webhook_id . strtotime('now')), so two deliveries of
+            # one webhook within the same second share it (a receiver must not dedupe on it alone).
+            seed = f"{webhook.webhook_id}{int(self._now())}".encode()
             delivery_id = hashlib.md5(seed, usedforsecurity=False).hexdigest()
             headers = {
                 "Content-Type": "application/json",
