@@ -69,3 +69,14 @@ def test_an_incremental_run_with_nothing_new_lists_orders_once(
     assert bookmark.startswith("2026-11-01T12:")
     assert (counted[STATUSES], counted[ORDERS]) == (1, 1)  # one list request, no probe
     assert counted["refunds"] <= len(second.records("orders"))  # the re-read orders' refunds
+
+
+def test_payouts_read_alone_what_a_narrower_statuses_setting_leaves_out(
+    fresh_store: Callable[..., Any], tap_run: Callable[..., Any]
+) -> None:
+    with fresh_store(seed=0, orders=200) as store:
+        every_status = tap_run(store.config())
+        completed_only = tap_run(store.config(statuses=["completed"]))
+
+    assert len(completed_only.records("orders")) < len(every_status.records("orders"))
+    assert completed_only.records("payouts") == every_status.records("payouts")
