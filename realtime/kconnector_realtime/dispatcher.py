@@ -46,6 +46,8 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("kconnector_realtime.dispatcher")
 
+# How often done events past the retention are deleted.
+_PRUNE_EVERY = timedelta(hours=1)
 # reconcile's exit codes (target-quickbooks-ops): 0 all agree, 1 something differs.
 _RECONCILE_DIFFERS = 1
 
@@ -194,12 +196,18 @@ class Dispatcher:
     running: dict[tuple[str, str], _Running] = field(default_factory=dict)
     _not_before: dict[str, datetime] = field(default_factory=dict)
     _unrouted_warned: set[str] = field(default_factory=set)
+    _pruned_at: datetime | None = None
 
     def tick(self) -> list[RunPlan]:
         """One pass: reap ended runs, start the due ones. Returns the runs started."""
         self.reap()
         now = self.clock()
         dispatch = self.settings.dispatch
+        if self._pruned_at is None or now - self._pruned_at >= _PRUNE_EVERY:
+            self._pruned_at = now
+            pruned = self.queue.prune(finished_before=now - dispatch.retention)
+            if pruned:
+                logger.info("event=queue_pruned events=%s", pruned)
         started: list[RunPlan] = []
         for pending in self.queue.pending():
             if not pending.due(now, dispatch.debounce, dispatch.max_delay):

@@ -99,6 +99,8 @@ class DispatchSettings:
     # A failed run's events wait this long before the next attempt.
     retry_after: timedelta = timedelta(seconds=30)
     run_timeout: timedelta = timedelta(minutes=30)
+    # Done events are kept this long for dedupe (longer than any vendor retries: Shopify 48 h).
+    retention: timedelta = timedelta(days=7)
     meltano: str = "meltano"
 
 

@@ -282,6 +282,20 @@ def test_stop_kills_runs_and_requeues_their_events(dispatcher, queue, clock, lau
     assert queue.stats()["queued"] == 1
 
 
+def test_done_events_past_the_retention_are_pruned(dispatcher, queue, clock, launcher) -> None:
+    _event(queue, "old")
+    clock.advance(3)
+    dispatcher.tick()
+    launcher.runs[0].code = 0
+    dispatcher.tick()
+    assert queue.stats()["done"] == 1
+
+    clock.advance(8 * 86400)  # past the 7-day retention
+    dispatcher.tick()
+
+    assert queue.stats()["events"] == 0
+
+
 def test_clock_is_injected_not_the_wall_date(dispatcher, queue, clock) -> None:
     clock.now = datetime(2040, 1, 1, tzinfo=UTC)  # far from today: only the injected clock counts
     _event(queue, "a")
