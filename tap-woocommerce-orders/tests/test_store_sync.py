@@ -227,3 +227,23 @@ def test_injected_faults_are_retried_and_every_order_still_arrives(
     assert waits
     assert faulty.records("orders") == clean.records("orders")
     assert faulty.records("refunds") == clean.records("refunds")
+
+
+def test_orders_moving_inside_the_window_while_pages_are_read_miss_nothing(
+    fresh_store: Callable[..., Any], tap_run: Callable[..., Any]
+) -> None:
+    # The edits are stamped before the run's end (a store clock running behind the tap's):
+    # the orders stay in the window but move to its end, and every order after them moves up.
+    with fresh_store(seed=1, orders=60) as store:
+        config = store.config(
+            start_date="2026-08-01T00:00:00Z", window_days=120, per_page=10, statuses=["any"]
+        )
+        visible = [o for o in store.emulator.state.all_orders() if o["status"] != "trash"]
+        first_page = sorted(visible, key=lambda o: (o["date_modified"], o["id"]))[:10]
+        store.admin("POST", "on-next-page", {"modify": [o["id"] for o in first_page[:4]]})
+        output = tap_run(config)
+        after = store.emulator.state.all_orders()
+
+    emitted = {r["source_id"] for r in output.records("orders")}
+    expected = {str(o["id"]) for o in after if o["status"] not in {"trash", *NOT_ORDERS}}
+    assert emitted == expected
