@@ -221,6 +221,9 @@ class Proof:
                 "shop": profile.domain,
                 "access_token": profile.access_token,
                 "start_date": "2020-01-01T00:00:00Z",
+                # Paged queries: what is proved here is the payouts; a bulk operation (the
+                # tap's default for a long backfill) is covered by the tap's own tests.
+                "bulk_threshold_days": 18000,
                 "api_url": f"{store_url}/shops/{profile.domain}",
             },
             "map": {"doc_number_prefix": "SH-", "posting_mode": self.posting_mode},
