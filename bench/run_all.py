@@ -45,6 +45,7 @@ HEADLINES = {
     "target_throughput": r"^(loader|batch |naive )",
     "pipeline_throughput": r"^(\w+: \d+ orders|bottleneck|CUT|FAILED)",
     "memory_profile": r"^(\w+ *: [+-]|\w+: tap \|)",
+    "tap_woocommerce_requests": r"^\| with|^\| without",
 }
 TAIL_LINES = 4
 
