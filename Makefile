@@ -21,7 +21,8 @@ PYTEST_MARKERS ?= not install_path
 # served sandbox and its Meltano runs, are built once). `make test PYTEST_WORKERS=0` runs serially.
 PYTEST_WORKERS ?= auto
 
-.PHONY: setup meltano test test-install test-clock-ahead lint format clean demo demo-reset chaos bench dist
+.PHONY: setup meltano test test-install test-clock-ahead lint format clean demo demo-reset chaos bench dist \
+	demo-realtime
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -74,6 +75,11 @@ test-clock-ahead: setup
 # second run finds nothing new. `make demo-reset` starts the demo over from empty.
 demo: setup meltano
 	$(VENV)/bin/python scripts/demo.py
+
+# Real time: an order created in the store emulators reaches QuickBooks through the webhook path
+# (kconnector-realtime serve, no scheduled run); docs/realtime.md.
+demo-realtime: setup meltano
+	$(VENV)/bin/python scripts/demo_realtime.py
 
 demo-reset:
 	rm -rf .meltano/sandbox .meltano/target-quickbooks/demo.db output/reconciliation
