@@ -190,7 +190,15 @@ class OrdersStream(ModifiedOrderReads):
         resume = self.get_context_state(context).get(RESUME_KEY)
         start = self.get_starting_timestamp(context) or self.settings.start_date
         if isinstance(resume, str) and resume:
-            start = datetime.fromisoformat(resume).astimezone(UTC)
+            try:
+                moment = datetime.fromisoformat(resume)
+                start = (
+                    moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+                )
+            except ValueError:
+                self.logger.warning(
+                    "state: %s is not a date; the run starts from the bookmark", RESUME_KEY
+                )
         if start > self.settings.start_date:
             start = max(self.settings.start_date, start - self.settings.lookback)
         return start
@@ -204,11 +212,9 @@ class OrdersStream(ModifiedOrderReads):
             elif listed != ["any"]:
                 self._status_plan = [",".join([*listed, "trash"])]
             else:
-                registered = self.registered_statuses()
+                registered = [s for s in self.registered_statuses() or [] if s not in NOT_ORDERS]
                 self._status_plan = (
-                    ["any", "trash"]
-                    if registered is None
-                    else [",".join([*(s for s in registered if s not in NOT_ORDERS), "trash"])]
+                    [",".join([*registered, "trash"])] if registered else ["any", "trash"]
                 )
         return self._status_plan
 

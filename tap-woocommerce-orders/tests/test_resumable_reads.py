@@ -65,3 +65,15 @@ def test_a_resumed_run_reads_the_refunds_of_the_orders_it_had_not_emitted(
     }
     refunds_after = {r["source_id"] for r in resumed.records("refunds")}
     assert refunds_before | refunds_after == {r["source_id"] for r in whole.records("refunds")}
+
+
+def test_a_state_whose_resume_point_is_not_a_date_reads_from_the_bookmark(
+    fresh_store: Callable[..., Any], tap_run: Callable[..., Any]
+) -> None:
+    with fresh_store(seed=2, orders=30) as store:
+        config = store.config(payout_grouping="none")
+        whole = tap_run(config)
+        broken = {"bookmarks": {"orders": {"resume_from": "yesterday"}}}
+        output = tap_run(config, state=broken)
+
+    assert output.records("orders") == whole.records("orders")
