@@ -3,8 +3,11 @@
 Orders are emitted sorted by `updated_at` (paged reads ask Shopify for `sortKey: UPDATED_AT`,
 bulk results are sorted after download), so a position in the run is the last `updated_at`
 emitted plus the ids already emitted at that very second (several orders can share one). A run
-writes it every `CHECKPOINT_RECORDS` records; a run that ends normally removes it, so the next
-run starts from its bookmark minus the lookback as usual.
+writes it in a STATE message after every page (`page_size` orders; a bulk result is counted in
+pages of the same size), so a resumed run emits at most one page again. A run that ends
+normally removes it, so the next run starts from its bookmark minus the lookback as usual.
+A STATE message per page is cheap: a Singer target keeps the latest and writes it only after it
+has delivered what came before.
 
 The position is a sort key, not a line offset: it stays right when the bulk result has to be
 read from a new operation (the old one's URL expired) or when orders changed in between (a
@@ -17,10 +20,6 @@ from dataclasses import dataclass
 from typing import Any
 
 RESUME_STATE_KEY = "resume"
-# One page of the largest size the orders query serves (`first` <= 250,
-# https://shopify.dev/docs/api/usage/pagination-graphql): a resumed run re-emits fewer records
-# than that, and a STATE message per 250 orders stays cheap for the target.
-CHECKPOINT_RECORDS = 250
 
 
 @dataclass(frozen=True)

@@ -6,9 +6,9 @@
   bookmark is inclusive; an order read twice in a run (window boundaries) is emitted once.
 - History older than `bulk_threshold_days` is read with one bulk operation whose id is kept in
   the state, so an interrupted run resumes waiting for it instead of starting another.
-- An interrupted run resumes where it stopped: every `CHECKPOINT_RECORDS` records a STATE
-  message carries the run's position (`resume.py`), and the next run skips what came before it,
-  in the bulk result as in paged reads (fewer than one page of 250 orders is emitted again).
+- An interrupted run resumes where it stopped: every page (`page_size` orders, in a bulk result
+  as in paged reads) a STATE message carries the run's position (`resume.py`), and the next run
+  skips what came before it: at most one page is emitted again.
 - Newer history is cut into windows small enough to page through (`windows.py`).
 - Deleted orders come from `events` with `action:destroy` on subject type ORDER
   (https://shopify.dev/docs/api/admin-graphql/latest/queries/events) as `deleted` tombstones.
@@ -44,7 +44,7 @@ from tap_shopify_orders.queries import (
     SHOP_ACCESS,
     nodes_query,
 )
-from tap_shopify_orders.resume import CHECKPOINT_RECORDS, RESUME_STATE_KEY, ResumeCursor
+from tap_shopify_orders.resume import RESUME_STATE_KEY, ResumeCursor
 from tap_shopify_orders.shopify_values import legacy_id, timestamp
 from tap_shopify_orders.tombstones import deleted_order
 from tap_shopify_orders.windows import WINDOW_TARGET, Window, plan_windows, utc_z
@@ -103,7 +103,8 @@ class OrdersStream(ShopifyStream):
     schema = singer_schema("orders")
 
     window_target = WINDOW_TARGET
-    checkpoint_records = CHECKPOINT_RECORDS
+    # Orders between two checkpoints; None: one page (`page_size`).
+    checkpoint_records: int | None = None
     bulk_poll_seconds = 5.0
     bulk_timeout_seconds = 6 * 3600.0
 
@@ -149,6 +150,7 @@ class OrdersStream(ShopifyStream):
         seen: set[str] = set(cursor.ids) if cursor else set()
         latest = cursor.updated_at if cursor else ""
         unsaved = 0  # records emitted since the last checkpoint
+        every = self.checkpoint_records or self.settings.page_size
         for item in heapq.merge(
             deletions,
             self._changed_orders(Window(since, now), store, cursor),
@@ -158,10 +160,14 @@ class OrdersStream(ShopifyStream):
             order_id, updated_at = str(order["id"]), str(order["updated_at"])
             if cursor is not None and cursor.emitted(updated_at, order_id):
                 continue
-            if unsaved >= self.checkpoint_records:
+            if latest:
                 # Everything yielded so far is written (the SDK writes a record, and its
-                # children, before asking for the next one): this position covers it.
-                self._checkpoint(ResumeCursor(latest, frozenset(seen)))
+                # children, before asking for the next one): this position covers it, in any
+                # STATE message written from now on (the SDK writes one after each order's
+                # refunds too), and in ours after every page.
+                self.stream_state[RESUME_STATE_KEY] = ResumeCursor(latest, frozenset(seen)).state()
+            if unsaved >= every:
+                self._write_state_message()
                 unsaved = 0
             if updated_at > latest:
                 seen.clear()
@@ -175,10 +181,6 @@ class OrdersStream(ShopifyStream):
             self._pending_refunds = {order["source_id"]: item.refunds} if item.refunds else {}
             yield order
         self.stream_state.pop(RESUME_STATE_KEY, None)
-
-    def _checkpoint(self, cursor: ResumeCursor) -> None:
-        self.stream_state[RESUME_STATE_KEY] = cursor.state()
-        self._write_state_message()
 
     def generate_child_contexts(
         self, record: JSON, context: Context | None

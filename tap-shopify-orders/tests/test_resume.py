@@ -33,11 +33,11 @@ def resume_after_cut(
     tap_run: Callable[..., Any], config: dict[str, Any], **attrs: Any
 ) -> tuple[set[str], set[str], list[str], Any]:
     """Run whole, cut at half, resume: (all ids, emitted before the cut, resumed ids, resumed)."""
-    whole = tap_run(config, checkpoint_records=PAGE, **attrs)
+    whole = tap_run(config, **attrs)
     everything = {r["id"] for r in whole.records("orders")}
     emitted, state = cut_at_half(whole)
     assert RESUME_STATE_KEY in state["bookmarks"]["orders"], "a checkpoint before the cut"
-    resumed = tap_run(config, state=state, checkpoint_records=PAGE, **attrs)
+    resumed = tap_run(config, state=state, **attrs)
     return everything, emitted, [r["id"] for r in resumed.records("orders")], resumed
 
 
@@ -60,7 +60,7 @@ def test_resumed_bulk_read_whose_url_expired_starts_a_new_operation_from_the_cur
     small_store: Any, tap_run: Callable[..., Any], caplog: pytest.LogCaptureFixture
 ) -> None:
     config = small_store.config("us", page_size=PAGE, bulk_threshold_days=1)
-    whole = tap_run(config, checkpoint_records=PAGE, bulk_poll_seconds=0.05)
+    whole = tap_run(config, bulk_poll_seconds=0.05)
     everything = {r["id"] for r in whole.records("orders")}
     emitted, state = cut_at_half(whole)
     kept = state["bookmarks"]["orders"]["bulk_operation"]["id"]
@@ -69,7 +69,7 @@ def test_resumed_bulk_read_whose_url_expired_starts_a_new_operation_from_the_cur
     )
     assert kept in response.json()["expired"]
 
-    resumed = tap_run(config, state=state, checkpoint_records=PAGE, bulk_poll_seconds=0.05)
+    resumed = tap_run(config, state=state, bulk_poll_seconds=0.05)
     ids = {r["id"] for r in resumed.records("orders")}
     assert len(emitted & ids) <= PAGE
     assert emitted | ids == everything
@@ -79,7 +79,7 @@ def test_resumed_bulk_read_whose_url_expired_starts_a_new_operation_from_the_cur
 def test_uninterrupted_run_leaves_no_resume_position(
     small_store: Any, tap_run: Callable[..., Any]
 ) -> None:
-    run = tap_run(small_store.config("us"), checkpoint_records=PAGE)
+    run = tap_run(small_store.config("us"))
     assert any(
         RESUME_STATE_KEY in m["value"]["bookmarks"]["orders"]
         for m in run.messages
