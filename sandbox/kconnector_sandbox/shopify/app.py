@@ -431,6 +431,9 @@ class ShopifyEmulator:
                 ],
             }
         rows, roots = flatten(result.data)
+        # The run's clock starts once its snapshot is taken: however long building the
+        # snapshot took, the operation then runs for its modelled duration.
+        now = self.clock.monotonic()
         with self._bulk_lock, shop.lock:
             self._bulk_ids += 1
             record = BulkOperationRecord.of_rows(

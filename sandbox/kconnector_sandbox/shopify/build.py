@@ -351,15 +351,7 @@ def build_order(spec: OrderSpec, shop_currency: str) -> Order:  # noqa: C901, PL
     outstanding = (
         (ZERO, ZERO) if settled else (shop.current_total - net[0], pres.current_total - net[1])
     )
-    updated_at = max(
-        [
-            spec.created_at,
-            *spec.edited_at,
-            *(r.created_at for r in spec.refunds),
-            *(f.created_at for f in spec.fulfillments),
-            *([spec.cancelled_at] if spec.cancelled_at else []),
-        ]
-    )
+    updated_at = order_updated_at(spec)
     codes = tuple(d.title for d in spec.discounts if d.kind.value == "DiscountCodeApplication")
     legacy = spec.legacy_id
     order_gid = gid("Order", legacy)
@@ -422,7 +414,7 @@ def build_order(spec: OrderSpec, shop_currency: str) -> Order:  # noqa: C901, PL
         customer=_customer(spec),
         billing_address=_address(spec.billing_address),
         shipping_address=_address(spec.shipping_address),
-        events=_events(spec, order_gid),
+        events=order_events(spec),
     )
 
 
@@ -612,7 +604,28 @@ def _address(address: AddressSpec | None) -> MailingAddress | None:
     )
 
 
-def _events(spec: OrderSpec, order_gid: str) -> tuple[BasicEvent, ...]:
+def order_updated_at(spec: OrderSpec) -> datetime:
+    """The order's `updatedAt`: its latest change (creation, edit, refund, fulfilment, cancel)."""
+    return max(
+        [
+            spec.created_at,
+            *spec.edited_at,
+            *(r.created_at for r in spec.refunds),
+            *(f.created_at for f in spec.fulfillments),
+            *([spec.cancelled_at] if spec.cancelled_at else []),
+        ]
+    )
+
+
+# The actions of an order's timeline events (`order_events`); deletions are the shop's.
+ORDER_EVENT_ACTIONS = frozenset(
+    {"placed", "edited", "fulfillment_success", "refund_success", "cancelled"}
+)
+
+
+def order_events(spec: OrderSpec) -> tuple[BasicEvent, ...]:
+    """The order's timeline events (built from the spec alone, without pricing the order)."""
+    order_gid = gid("Order", spec.legacy_id)
     timeline: list[tuple[datetime, str, str]] = [(spec.created_at, "placed", "Order was placed.")]
     timeline += [(at, "edited", "Order was edited.") for at in spec.edited_at]
     timeline += [

@@ -308,12 +308,14 @@ def _order_spec(  # noqa: C901, PLR0912, PLR0915 - one scenario table, read top 
         source_name=rng.choices(["web", "pos", "shopify_draft_order"], weights=[90, 5, 5])[0],
         gateway=profile.card_gateway,
     )
-    total = price_order(spec, presentment_identity).total
+    # Priced only where the total matters (pricing is most of a spec's cost; it draws nothing).
     if scenario == "gift_card_payment":
+        total = price_order(spec, presentment_identity).total
         spec = replace(
             spec, gift_card_payment=min(round_money(Decimal(25) * rate), round_money(total / 2))
         )
     if scenario == "partially_paid":
+        total = price_order(spec, presentment_identity).total
         spec = replace(spec, partial_payment=round_money(total / 2))
 
     everything = tuple((i, line.quantity) for i, line in enumerate(lines))
@@ -408,6 +410,27 @@ def _order_spec(  # noqa: C901, PLR0912, PLR0915 - one scenario table, read top 
     )
 
 
+def customer_count(count: int) -> int:
+    """How many customers a shop of `count` orders draws its buyers from."""
+    return max(5, count // 3)
+
+
+def unnumbered_spec(seed: int, profile: StoreProfile, index: int, count: int) -> OrderSpec:
+    """Order `index` of a shop of `count` orders, before it is numbered (a pure function)."""
+    return _order_spec(seed, profile, index, customer_count(count))
+
+
+def creation_key(spec: OrderSpec) -> tuple[datetime, str, int]:
+    """Orders are numbered in this order (ties keep their generator index order)."""
+    return (spec.created_at, spec.lines[0].title, len(spec.lines))
+
+
+def numbered(spec: OrderSpec, rank: int) -> OrderSpec:
+    """The spec numbered as the shop's `rank`-th order (#1001 first)."""
+    number = FIRST_ORDER_NUMBER + rank
+    return replace(spec, number=number, legacy_id=ORDER_ID_BASE + number)
+
+
 def generate_specs(seed: int, count: int, profile: StoreProfile) -> list[OrderSpec]:
     """The shop's orders as specs, numbered #1001.. in creation order.
 
@@ -419,14 +442,6 @@ def generate_specs(seed: int, count: int, profile: StoreProfile) -> list[OrderSp
     Returns:
         `count` order specs, sorted by creation time.
     """
-    customers = max(5, count // 3)
-    specs = [_order_spec(seed, profile, index, customers) for index in range(count)]
-    specs.sort(key=lambda spec: (spec.created_at, spec.lines[0].title, len(spec.lines)))
-    return [
-        replace(
-            spec,
-            number=FIRST_ORDER_NUMBER + rank,
-            legacy_id=ORDER_ID_BASE + FIRST_ORDER_NUMBER + rank,
-        )
-        for rank, spec in enumerate(specs)
-    ]
+    specs = [unnumbered_spec(seed, profile, index, count) for index in range(count)]
+    specs.sort(key=creation_key)
+    return [numbered(spec, rank) for rank, spec in enumerate(specs)]

@@ -14,11 +14,12 @@ import json
 import re
 import zlib
 from bisect import bisect_left, bisect_right
+from collections.abc import Sequence as SequenceABC
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from importlib import resources
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, overload
 
 from graphql import (
     GraphQLError,
@@ -38,6 +39,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
     from kconnector_sandbox.shopify.bulk import BulkOperationRecord, BulkOperationView
+    from kconnector_sandbox.shopify.order_book import OrderSummary
     from kconnector_sandbox.shopify.state import ShopState
 
 MAX_PAGE_SIZE = 250
@@ -95,6 +97,37 @@ def _check_page_args(args: dict[str, Any], *, bulk: bool) -> None:
             )
 
 
+class _Picked(SequenceABC[Any]):
+    """The items at `positions`, each made when read.
+
+    A bulk run reads a whole shop's orders: they are built one at a time, never all held at once.
+    """
+
+    def __init__(self, positions: list[int], make: Callable[[int], Any]) -> None:
+        self._positions = positions
+        self._make = make
+
+    def __len__(self) -> int:
+        return len(self._positions)
+
+    def __eq__(self, other: object) -> bool:
+        """Equal to any sequence of the same items (it is one, made lazily)."""
+        if not isinstance(other, SequenceABC):
+            return NotImplemented
+        return list(self) == list(other)
+
+    __hash__ = None  # type: ignore[assignment]  # mutable-like: a sequence value
+
+    @overload
+    def __getitem__(self, index: int) -> Any: ...  # noqa: ANN401 - any node
+    @overload
+    def __getitem__(self, index: slice) -> list[Any]: ...
+    def __getitem__(self, index: int | slice) -> Any:
+        if isinstance(index, slice):
+            return [self._make(i) for i in self._positions[index]]
+        return self._make(self._positions[index])
+
+
 def paginate(
     items: Sequence[Any],
     keys: Sequence[Any],
@@ -140,10 +173,15 @@ def paginate(
             msg, extensions={"code": "BAD_REQUEST", "documentation": _DOCS_PAGINATION}
         )
     window = [item_at(pos) for pos in range(start, end)]
-    edges = [{"cursor": _encode_cursor(keys[i]), "node": items[i]} for i in window]
+    edges: Sequence[dict[str, Any]] = _Picked(
+        window, lambda i: {"cursor": _encode_cursor(keys[i]), "node": items[i]}
+    )
+    nodes: Sequence[Any] = _Picked(window, items.__getitem__)
+    if not bulk:  # a page (at most 250): plain lists
+        edges, nodes = list(edges), list(nodes)
     return {
         "edges": edges,
-        "nodes": [items[i] for i in window],
+        "nodes": nodes,
         "pageInfo": {
             "hasNextPage": end < size and (bound == size or end < bound),
             "hasPreviousPage": start > 0,
@@ -153,7 +191,8 @@ def paginate(
     }
 
 
-_ORDER_SORT: dict[str, Callable[[Order], Any]] = {
+# Sort keys read an `OrderSummary` (or an `Order`: the same attributes).
+_ORDER_SORT: dict[str, Callable[[Any], Any]] = {
     "UPDATED_AT": lambda o: [o.updated_at.isoformat(), o.legacy_resource_id],
     "CREATED_AT": lambda o: [o.created_at.isoformat(), o.legacy_resource_id],
     "PROCESSED_AT": lambda o: [o.processed_at.isoformat(), o.legacy_resource_id],
@@ -187,12 +226,56 @@ def _require_orders_scope(context: RequestContext, field_name: str) -> None:
     _require_scope(context, field_name, "read_orders")
 
 
+class _SortKeys(SequenceABC[Any]):
+    """The cursor keys of sorted summaries, computed when read (bisection reads a few)."""
+
+    def __init__(self, summaries: list[OrderSummary], sort: Callable[[Any], Any]) -> None:
+        self._summaries = summaries
+        self._sort = sort
+
+    def __len__(self) -> int:
+        return len(self._summaries)
+
+    @overload
+    def __getitem__(self, index: int) -> Any: ...  # noqa: ANN401 - a sort key
+    @overload
+    def __getitem__(self, index: slice) -> list[Any]: ...
+    def __getitem__(self, index: int | slice) -> Any:
+        if isinstance(index, slice):
+            return [self._sort(o) for o in self._summaries[index]]
+        return self._sort(self._summaries[index])
+
+
+class _BuiltOrders(SequenceABC[Order]):
+    """The orders of sorted summaries, each built when read."""
+
+    def __init__(self, shop: ShopState, summaries: list[OrderSummary]) -> None:
+        self._shop = shop
+        self._summaries = summaries
+
+    def __len__(self) -> int:
+        return len(self._summaries)
+
+    @overload
+    def __getitem__(self, index: int) -> Order: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[Order]: ...
+    def __getitem__(self, index: int | slice) -> Order | list[Order]:
+        if isinstance(index, slice):
+            return [self._shop.find(o.legacy_resource_id) for o in self._summaries[index]]
+        return self._shop.find(self._summaries[index].legacy_resource_id)
+
+
 @dataclass(frozen=True)
 class _Listing:
-    """A query's matching orders in sort order, with their cursor keys."""
+    """A query's matching orders in sort order, with their cursor keys (both built when read).
 
-    orders: list[Order]
-    keys: list[Any]
+    Only the matching summaries are kept (a pointer each), so a listing of a 100,000-order shop
+    costs under a megabyte.
+    """
+
+    orders: _BuiltOrders
+    keys: _SortKeys
 
 
 def _order_listing(context: RequestContext, query: str | None, sort_key: str) -> _Listing:
@@ -213,12 +296,12 @@ def _order_listing(context: RequestContext, query: str | None, sort_key: str) ->
     moving = "read_all_orders" not in shop.scopes or "now" in (query or "")
     key = ("orders", query, sort_key, shop.scopes, now if moving else None)
 
+    sort: Callable[[Any], Any] = _ORDER_SORT.get(sort_key, lambda o: [o.legacy_resource_id])
+
     def build() -> _Listing:
-        sort: Callable[[Order], Any] = _ORDER_SORT.get(sort_key, lambda o: [o.legacy_resource_id])
-        orders = [o for o in shop.visible_orders() if search.predicate(o)]
-        keys = [sort(o) for o in orders]
-        ordering = sorted(range(len(orders)), key=keys.__getitem__)
-        return _Listing([orders[i] for i in ordering], [keys[i] for i in ordering])
+        summaries = [o for o in shop.visible_summaries() if search.predicate(o)]
+        summaries.sort(key=sort)
+        return _Listing(_BuiltOrders(shop, summaries), _SortKeys(summaries, sort))
 
     return shop.listing(key, build)
 
@@ -298,7 +381,7 @@ def _resolve_order(_root: object, info: GraphQLResolveInfo, **args: Any) -> obje
 def _resolve_events(_root: object, info: GraphQLResolveInfo, **args: Any) -> dict[str, Any]:  # noqa: ANN401
     context = _context(info)
     shop = context.shop
-    events = shop.all_events()
+    events = shop.all_events(_wanted_action(args.get("query")))
     predicate = _event_filter(args.get("query"), shop)
     events = [e for e in events if predicate(e)]
     if args.get("sortKey") == "CREATED_AT":
@@ -308,6 +391,16 @@ def _resolve_events(_root: object, info: GraphQLResolveInfo, **args: Any) -> dic
         events.sort(key=lambda e: e.legacy_id)
         keys = [e.legacy_id for e in events]
     return paginate(events, keys, args, bulk=context.bulk)
+
+
+def _wanted_action(query: str | None) -> str | None:
+    """The single `action:` an events query asks for (None without one)."""
+    actions = {
+        token.partition(":")[2].strip("'\"")
+        for token in (query or "").replace(" AND ", " ").split()
+        if token.startswith("action:")
+    }
+    return actions.pop() if len(actions) == 1 else None
 
 
 def _event_filter(query: str | None, shop: ShopState) -> Callable[[Any], bool]:

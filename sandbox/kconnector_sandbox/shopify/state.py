@@ -1,27 +1,38 @@
 """A seeded shop's live state.
 
-Its orders (as specs and as built orders), deletions, scopes,
-availability, throttle bucket and bulk operations. All changes go through methods that rebuild the
-changed order and report the change (for webhooks).
+Its orders (an `OrderBook`: compact, each built when read), deletions, scopes, availability,
+throttle bucket and bulk operations. All changes go through methods that rebuild the changed order
+and report the change (for webhooks).
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, TypeVar
 from zoneinfo import ZoneInfo
 
-from kconnector_sandbox.shopify.build import build_order
+from kconnector_sandbox.shopify.build import ORDER_EVENT_ACTIONS, build_order
 from kconnector_sandbox.shopify.bulk import BulkFailure, BulkOperationRecord
 from kconnector_sandbox.shopify.cost import LeakyBucket
-from kconnector_sandbox.shopify.generator import REFERENCE_DATE, generate_specs
+from kconnector_sandbox.shopify.generator import ORDER_ID_BASE, REFERENCE_DATE, generate_specs
 from kconnector_sandbox.shopify.model import BasicEvent, Order, Refund, gid
-from kconnector_sandbox.shopify.node_index import IndexedNode, index_nodes
+from kconnector_sandbox.shopify.node_index import (
+    DELETION_EVENT_BASE,
+    find_owned,
+    find_shop_object,
+    owner_order_id,
+)
+from kconnector_sandbox.shopify.order_book import (
+    BuiltOrders,
+    OrderBook,
+    OrderNotFoundError,
+    OrderSummary,
+)
 from kconnector_sandbox.shopify.payments import PaymentsLedger, build_ledger
 from kconnector_sandbox.shopify.spec import OrderSpec, PaymentPlan, RefundSpec
 
@@ -58,8 +69,7 @@ class ShopStatus(StrEnum):
     ERROR = "error"  # 500
 
 
-class OrderNotFoundError(KeyError):
-    """No live order with that id."""
+__all__ = ["OrderNotFoundError", "ShopState"]
 
 
 class InvalidChangeError(ValueError):
@@ -98,8 +108,7 @@ class ShopState:
     clock: ShopClock
     time_scale: float
     seed: int = 0
-    specs: dict[int, OrderSpec] = field(default_factory=dict)
-    orders: dict[int, Order] = field(default_factory=dict)
+    book: OrderBook | None = None  # the seeded orders (an empty shop when None)
     deletions: list[BasicEvent] = field(default_factory=list)
     scopes: tuple[str, ...] = DEFAULT_SCOPES
     status: ShopStatus = ShopStatus.ACTIVE
@@ -108,7 +117,6 @@ class ShopState:
     listeners: list[ChangeListener] = field(default_factory=list)
     lock: threading.RLock = field(default_factory=threading.RLock)
     bucket: LeakyBucket = field(init=False)
-    _nodes: dict[str, IndexedNode] | None = field(default=None, init=False, repr=False)
     # Bumped by every change to the orders; listings computed at an older revision are stale.
     revision: int = field(default=0, init=False)
     _listings: dict[Hashable, Any] = field(default_factory=dict, init=False, repr=False)
@@ -119,31 +127,49 @@ class ShopState:
     def __post_init__(self) -> None:
         """Create the throttle bucket with the run's time scale."""
         self.bucket = LeakyBucket(time_scale=self.time_scale, clock=self.clock.monotonic)
+        if self.book is None:
+            self.book = OrderBook(self.profile, self.seed, 0)
+
+    @property
+    def orders(self) -> BuiltOrders:
+        """The live orders by legacy id, each built when read (a view, not a copy)."""
+        return BuiltOrders(self._book)
+
+    @property
+    def _book(self) -> OrderBook:
+        book = self.book
+        if book is None:  # set in __post_init__
+            raise OrderNotFoundError(0)
+        return book
 
     @classmethod
     def seeded(
         cls, profile: StoreProfile, seed: int, count: int, clock: ShopClock, time_scale: float
     ) -> ShopState:
         """A shop filled with `count` generated orders."""
-        shop = cls(profile=profile, clock=clock, time_scale=time_scale, seed=seed)
-        for spec in generate_specs(seed, count, profile):
-            shop.specs[spec.legacy_id] = spec
-            shop.orders[spec.legacy_id] = build_order(spec, profile.currency)
-        return shop
+        book = OrderBook.seeded(profile, seed, count)
+        return cls(profile=profile, clock=clock, time_scale=time_scale, seed=seed, book=book)
 
     @property
     def tz(self) -> ZoneInfo:
         """The shop's time zone."""
         return ZoneInfo(self.profile.iana_timezone)
 
-    def visible_orders(self) -> list[Order]:
-        """Orders the app may read with its scopes (60 days without read_all_orders)."""
+    def visible_summaries(self) -> list[OrderSummary]:
+        """Orders the app may read with its scopes (60 days without read_all_orders), summarised.
+
+        What searches and sorts read: no order is built.
+        """
         with self.lock:
-            orders = list(self.orders.values())
+            summaries = self._book.summaries()
         if "read_all_orders" in self.scopes:
-            return orders
+            return summaries
         cutoff = self.clock.now() - RECENT_ORDERS_WINDOW
-        return [o for o in orders if o.created_at >= cutoff]
+        return [o for o in summaries if o.created_at >= cutoff]
+
+    def visible_orders(self) -> list[Order]:
+        """Orders the app may read with its scopes, built (every one: for small shops and tests)."""
+        return [self._book.order(o.legacy_resource_id) for o in self.visible_summaries()]
 
     def listing(self, key: Hashable, build: Callable[[], T]) -> T:
         """`build()` computed once per `key` until the orders change (a query's sorted matches).
@@ -177,55 +203,67 @@ class ShopState:
             if self._ledger is not None and self._ledger[0] == self.revision:
                 return self._ledger[1]
             revision = self.revision
-            orders = list(self.orders.values())
-        ledger = build_ledger(orders, self.profile.currency, self.tz)
+            ids = self._book.ids()
+        ledger = build_ledger(self._built(ids), self.profile.currency, self.tz)
         with self.lock:
             if self.revision == revision:
                 self._ledger = (revision, ledger)
         return ledger
 
-    def node(self, node_id: str) -> object | None:
-        """The object with global id `node_id` the app may read, or None."""
-        with self.lock:
-            if self._nodes is None:
-                self._nodes = index_nodes(self.orders.values(), self.deletions)
-            found = self._nodes.get(node_id)
-        if found is None:
-            return None
-        if found.order_id is not None:
-            owner = self.orders.get(found.order_id)
-            if owner is None or not self._readable(owner):
-                return None
-        return found.value
+    def _built(self, ids: list[int]) -> Iterator[Order]:
+        """The orders of `ids` built one at a time (an order deleted meanwhile is left out)."""
+        for legacy_id in ids:
+            try:
+                yield self._book.order(legacy_id)
+            except OrderNotFoundError:
+                continue
 
-    def _readable(self, order: Order) -> bool:
+    def node(self, node_id: str) -> object | None:
+        """The object with global id `node_id` the app may read, or None.
+
+        The owning order is computed from the id (`node_index.py`) and built; customers,
+        products and variants are found through an order that refers to them.
+        """
+        kind, _, number = node_id.removeprefix("gid://shopify/").partition("/")
+        if not number.isdigit():
+            return None
+        legacy = int(number)
+        if kind == "BasicEvent" and legacy >= DELETION_EVENT_BASE:
+            with self.lock:
+                return next((e for e in self.deletions if e.id == node_id), None)
+        owner_id = owner_order_id(kind, legacy)
+        shop_wide = owner_id is None
+        with self.lock:
+            if owner_id is None:
+                owner_id = self._book.shop_object_owner(node_id)
+            live = owner_id is not None and owner_id in self._book
+            owner = self._book.order(owner_id) if live and owner_id is not None else None
+        if owner is None or (not shop_wide and not self._readable(owner)):
+            return None
+        return find_shop_object(owner, node_id) if shop_wide else find_owned(owner, node_id)
+
+    def _readable(self, order: Order | OrderSummary) -> bool:
         if "read_all_orders" in self.scopes:
             return True
         return order.created_at >= self.clock.now() - RECENT_ORDERS_WINDOW
 
     def find(self, legacy_id: int) -> Order:
         """A live order by id."""
-        with self.lock:
-            if legacy_id not in self.orders:
-                raise OrderNotFoundError(legacy_id)
-            return self.orders[legacy_id]
+        return self._book.order(legacy_id)
 
     # -- changes (admin) -------------------------------------------------------------------------
 
     def _stamp(self, spec: OrderSpec) -> datetime:
         """A change time strictly after everything already on the order."""
         current = (
-            self.orders[spec.legacy_id].updated_at
-            if spec.legacy_id in self.orders
+            self._book.summary(spec.legacy_id).updated_at
+            if spec.legacy_id in self._book
             else spec.created_at
         )
         return max(self.clock.now(), current + timedelta(seconds=1))
 
     def _store(self, spec: OrderSpec, topic: str, refund_index: int | None = None) -> Order:
-        order = build_order(spec, self.profile.currency)
-        self.specs[spec.legacy_id] = spec
-        self.orders[spec.legacy_id] = order
-        self._nodes = None
+        order = self._book.put(spec)
         self.revision += 1
         refund = order.refunds[refund_index] if refund_index is not None else None
         for listener in self.listeners:
@@ -239,12 +277,12 @@ class ShopState:
             source = generate_specs(self.seed + 10_000, template_index + 1, self.profile)[
                 template_index
             ]
-            number = max((s.number for s in self.specs.values()), default=1000) + 1
+            number = self._book.max_number + 1
             now = self.clock.now()
             spec = replace(
                 source,
                 number=number,
-                legacy_id=5_300_000_000_000 + number,
+                legacy_id=ORDER_ID_BASE + number,
                 created_at=now,
                 refunds=(),
                 fulfillments=(),
@@ -354,11 +392,9 @@ class ShopState:
         """Delete: the order disappears; an ``action: destroy`` event records it."""
         with self.lock:
             order = self.find(legacy_id)
-            del self.orders[legacy_id]
-            del self.specs[legacy_id]
-            self._nodes = None
+            self._book.remove(legacy_id)
             self.revision += 1
-            legacy = 91_000_000_000_000 + len(self.deletions)
+            legacy = DELETION_EVENT_BASE + len(self.deletions)
             event = BasicEvent(
                 id=gid("BasicEvent", legacy),
                 legacy_id=legacy,
@@ -374,15 +410,25 @@ class ShopState:
             return event
 
     def _spec(self, legacy_id: int) -> OrderSpec:
-        if legacy_id not in self.specs:
-            raise OrderNotFoundError(legacy_id)
-        return self.specs[legacy_id]
+        return self._book.spec(legacy_id)
 
-    def all_events(self) -> list[BasicEvent]:
-        """Order timeline events of live orders plus deletion events."""
+    def all_events(self, action: str | None = None) -> list[BasicEvent]:
+        """Order timeline events of live orders plus deletion events (only `action`'s if given).
+
+        An action no order timeline has (``destroy``) reads no order at all.
+        """
         with self.lock:
-            events = [e for o in self.orders.values() for e in o.events]
-            return [*events, *self.deletions]
+            ids = self._book.ids() if action is None or action in ORDER_EVENT_ACTIONS else []
+            deletions = list(self.deletions)
+        events = [e for legacy_id in ids for e in self._events_of(legacy_id)]
+        found = [*events, *deletions]
+        return found if action is None else [e for e in found if e.action == action]
+
+    def _events_of(self, legacy_id: int) -> tuple[BasicEvent, ...]:
+        try:
+            return self._book.events(legacy_id)
+        except OrderNotFoundError:
+            return ()
 
 
 def _quantities_taken(spec: OrderSpec) -> dict[int, int]:
