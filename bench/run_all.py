@@ -45,6 +45,8 @@ HEADLINES = {
     "target_throughput": r"^(loader|batch |naive )",
     "pipeline_throughput": r"^(\w+: \d+ orders|bottleneck|CUT|FAILED)",
     "memory_profile": r"^(\w+ *: [+-]|\w+: tap \|)",
+    "shopify_emulator_memory": r"^(before|after|ratio) ",
+    "tap_shopify_resume": r"^(paged|bulk) ",
     "tap_woocommerce_requests": r"^\| with|^\| without",
 }
 TAIL_LINES = 4
