@@ -22,8 +22,9 @@ how, so this guard decides, before anything is resolved or written:
   out instead keeps every order counted once with figures the mapper computed, and keeps the
   Deposit clearing exactly what is in QuickBooks.
 - ``REDIRECT``: a per-order RefundReceipt or CreditMemo of an order a summary covers (the refund
-  itself is not in one): its customer is the summary's customer (the order has no customer of
-  its own in QuickBooks). And the delete of a payout's Deposit (the payout failed or was
+  itself is not in one): written as it is, made out to the summary's customer (the order has no
+  customer of its own in QuickBooks): the order's customer alias ``<order id>#customer``, by
+  which the refund names its customer, is recorded for the summary customer. And the delete of a payout's Deposit (the payout failed or was
   canceled) whose Deposit is in QuickBooks as its summary Deposit: that one is deleted.
 
 Decisions read the ledger only (and the summaries the same wave writes), so arrival order inside a
@@ -35,13 +36,12 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 from enum import StrEnum
-from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
 from target_quickbooks.contract import Operation
-from target_quickbooks.store.ledger import LedgerStatus
+from target_quickbooks.store.ledger import ALIAS_BODY_HASH, LedgerEntry, LedgerStatus
 from target_quickbooks.store.schema import ledger
 
 if TYPE_CHECKING:
@@ -49,13 +49,13 @@ if TYPE_CHECKING:
 
     from target_quickbooks.contract import MappedDocument
     from target_quickbooks.store import Store
-    from target_quickbooks.store.ledger import LedgerEntry
 
 SUMMARY_KIND = "summary"
 SUMMARY_ROLES = ("summary_sales", "summary_refunds")
 DEPOSIT_ROLE = "deposit"
 SUMMARY_DEPOSIT_ROLE = "summary_deposit"
 REFUND_ROLE = "refund:"
+CUSTOMER_ALIAS_ROLE = "#customer"
 _SALE_ROLES = ("sales_receipt", "invoice", "payment:")
 _NAMED_MAX = 10  # documents named in an audit message
 _POSTED = frozenset({LedgerStatus.ACTIVE, LedgerStatus.VOIDED})
@@ -275,18 +275,56 @@ def _covered(document: MappedDocument, cover: SummaryCover) -> Decision:
 
 
 def _redirect(document: MappedDocument, cover: SummaryCover) -> Decision:
-    customer = {"by": "external_id", "value": cover.customer, "entity": "Customer"}
-    body = {**document.body, "CustomerRef": customer}
-    links = {**document.links, "customer": cover.customer}
-    redirected = dataclasses.replace(
-        document, body=MappingProxyType(body), links=MappingProxyType(links)
-    )
+    """The refund is written as it is; its order's customer alias names the summary customer.
+
+    A refund refers to its order's customer by the alias ``<order id>#customer``, which the
+    target records when it writes the order's document; an order in a summary has none, so the
+    alias is recorded to name the summary's customer (`summary_customer_aliases`).
+    """
     return Decision(
         Action.REDIRECT,
-        redirected,
+        document,
         f"the refund's order is in QuickBooks through the summary {cover.external_id}: the "
         f"refund is made out to its customer {cover.customer}",
     )
+
+
+def summary_customer_aliases(
+    decisions: Iterable[Decision],
+    coverage: Coverage,
+    known: Mapping[str, LedgerEntry],
+    realm_id: str,
+) -> list[LedgerEntry]:
+    """The ``<order id>#customer`` aliases the redirected refunds need (to summary customers).
+
+    Args:
+        decisions: the wave's decisions.
+        coverage: the summaries in QuickBooks.
+        known: the ledger's entries of the aliases and of the summary customers.
+        realm_id: the company.
+    """
+    aliases: dict[str, LedgerEntry] = {}
+    for decision in decisions:
+        document = decision.document
+        if decision.action is not Action.REDIRECT or document.entity == "Deposit":
+            continue
+        order = _parts(document.external_id)[0]
+        alias = f"{order}{CUSTOMER_ALIAS_ROLE}"
+        cover = coverage.orders.get(order)
+        customer = known.get(cover.customer) if cover is not None else None
+        if alias in known or customer is None or customer.status is not LedgerStatus.ACTIVE:
+            continue
+        aliases[alias] = LedgerEntry(
+            realm_id=realm_id,
+            external_id=alias,
+            entity="Customer",
+            qbo_id=customer.qbo_id,
+            sync_token="",
+            body_hash=ALIAS_BODY_HASH,
+            status=LedgerStatus.ACTIVE,
+            source_updated_at=document.source_updated_at,
+        )
+    return list(aliases.values())
 
 
 def summary_ids(external_ids: Iterable[str]) -> list[str]:
@@ -377,4 +415,18 @@ def wave_decisions(
                 index.watch([external_id])
     wanted = _deposit_ids(documents)
     deposits = store.ledger.get_many(realm, wanted) if wanted else {}
-    return [decided.get(d.external_id) or decide_document(d, coverage, deposits) for d in documents]
+    decisions = [
+        decided.get(d.external_id) or decide_document(d, coverage, deposits) for d in documents
+    ]
+    orders = {
+        _parts(d.document.external_id)[0]
+        for d in decisions
+        if d.action is Action.REDIRECT and d.document.entity != "Deposit"
+    }
+    if orders:
+        ids = {f"{o}{CUSTOMER_ALIAS_ROLE}" for o in orders}
+        ids |= {c.customer for o in orders if (c := coverage.orders.get(o)) is not None}
+        known = store.ledger.get_many(realm, ids)
+        # Recorded now, before the wave resolves the refunds' CustomerRef (the alias).
+        store.ledger.put_many(summary_customer_aliases(decisions, coverage, known, realm))
+    return decisions

@@ -99,8 +99,12 @@ def test_a_refund_document_of_a_covered_refund_is_covered_and_of_a_covered_order
         doc("o:1#refund:r2", "RefundReceipt", source_id="s:r2"), coverage, {}
     )
     assert later.action is guard.Action.REDIRECT
-    assert later.document.body["CustomerRef"]["value"] == "customer:summary:s"
-    assert later.document.links["customer"] == "customer:summary:s"
+    customer = entry("customer:summary:s", "Customer")
+    (alias,) = guard.summary_customer_aliases(
+        [later], coverage, {"customer:summary:s": customer}, "r"
+    )
+    assert (alias.external_id, alias.entity, alias.qbo_id) == ("o:1#customer", "Customer", "1")
+    assert guard.summary_customer_aliases([later], coverage, {"o:1#customer": customer}, "r") == []
     assert guard.decide_document(doc("o:1#invoice"), coverage, {}).action is guard.Action.COVERED
     assert guard.decide_document(doc("o:9#sales_receipt"), coverage, {}).action is (
         guard.Action.WRITE
@@ -262,6 +266,7 @@ def test_a_payout_failing_after_its_summary_deposit_deletes_that_deposit(company
     assert ledger()[f"{PAYOUT}#summary_deposit"].status is LedgerStatus.DELETED
 
 
+US_REALM = "9130357600000001"  # the emulator's US company (conftest's realm)
 CA_REALM = "9130357600000002"  # the emulator's Canadian company (GST, PST (BC))
 CANADA = Path(__file__).parents[2] / "transforms" / "tests" / "golden" / "canada_tax_per_rate"
 
@@ -290,3 +295,15 @@ def test_a_daily_summary_with_tax_per_rate_is_accepted_and_reconciles(
     assert Decimal(str(written["TotalAmt"])) == Decimal(summary["expected"]["total"])
     assert Decimal(str(written["TxnTaxDetail"]["TotalTax"])) == Decimal(summary["expected"]["tax"])
     assert strict_report(served.url) == []
+
+
+def test_a_refund_of_a_summarised_order_in_a_later_run_goes_to_the_summary_customer(company, qbo):
+    _, emulator = qbo
+    run, totals, ledger = company
+    run("payout_summary", keep={f"{STORE}:{n}" for n in ("1001", "1002", "1003", "7001")})
+    assert totals()["sales"] == ORDERS_TOTAL
+    run("per_order", keep={f"{STORE}:910020"})  # the refund of #1002 comes later
+    assert totals() == EXPECTED
+    (refund,) = emulator.realms[US_REALM].documents("RefundReceipt")
+    customer = ledger()[SUMMARY_CUSTOMER]
+    assert refund["CustomerRef"]["value"] == customer.qbo_id
