@@ -1,0 +1,168 @@
+"""The external side of Dagster Pipes: one tenant's `meltano run`, watched and summarised.
+
+Dagster starts this module (`PipesSubprocessClient`) as
+`python -m kconnector_orchestrate.pipes_runner --tenants-file F --tenant NAME --meltano M`. It
+
+1. builds the tenant's command line and environment (`meltano_command`): this process, not
+   Dagster, strips the orchestrator's other tenants' variables, because Dagster hands a Pipes
+   subprocess its whole environment;
+2. runs `meltano run` in a process group of its own, passing each output line on to Dagster's
+   logs with every credential masked, and reading the run's figures from them (`run_summary`);
+3. reports the figures to Dagster as the tenant asset's materialization metadata (orders read,
+   documents written, dead letters, reviews);
+4. exits with Meltano's status, so a failed run fails the Dagster step (and its retry policy
+   applies). A run past `--timeout-seconds`, or a Dagster termination (SIGINT/SIGTERM), stops
+   the whole `meltano run` process group; the target's writer lease is released by its
+   process ending (PostgreSQL advisory locks end with the session).
+
+Exit status 2: the tenant cannot run as configured (the message names the field and the fix).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from dagster_pipes import open_dagster_pipes
+
+from kconnector_canonical.redaction import SecretRedactor
+from kconnector_orchestrate.meltano_command import (
+    PLUGIN_TYPE_DIRS,
+    MeltanoInvocation,
+    TenantEnvironmentError,
+    invocation,
+)
+from kconnector_orchestrate.run_summary import RunLogReader
+from kconnector_orchestrate.tenants import TenantsFileError, load_tenants
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from types import FrameType
+
+CONFIGURATION_ERROR = 2
+TIMED_OUT = 124  # as timeout(1)
+_KILL_GRACE_SECONDS = 10.0
+
+
+def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="kconnector_orchestrate.pipes_runner")
+    parser.add_argument("--tenants-file", required=True, type=Path)
+    parser.add_argument("--tenant", required=True)
+    parser.add_argument("--meltano", required=True)
+    parser.add_argument("--timeout-seconds", type=float, default=None)
+    return parser.parse_args(argv)
+
+
+class _ProcessGroup:
+    """The `meltano run` process group: stopped whole on timeout or termination."""
+
+    def __init__(self, process: subprocess.Popen[str]) -> None:
+        self.process = process
+        self.timed_out = False
+
+    def stop(self) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGTERM)
+        try:
+            self.process.wait(timeout=_KILL_GRACE_SECONDS)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGKILL)
+
+    def on_timeout(self) -> None:
+        self.timed_out = True
+        self.stop()
+
+
+def _tenant_invocation(args: argparse.Namespace) -> MeltanoInvocation:
+    tenants = load_tenants(args.tenants_file)
+    try:
+        tenant = tenants.by_name(args.tenant)
+    except KeyError:
+        msg = (
+            f"tenant {args.tenant!r} is not in the tenants file {args.tenants_file}: add it, or "
+            "reload the Dagster code location after editing the file"
+        )
+        raise TenantEnvironmentError(msg) from None
+    return invocation(tenant, os.environ, args.meltano, Path.cwd())
+
+
+def _prepare_sys_dir(call: MeltanoInvocation) -> None:
+    """The tenant's Meltano system folder, with the project's installed plugins linked in."""
+    call.sys_dir.mkdir(parents=True, exist_ok=True)
+    for plugin_type in PLUGIN_TYPE_DIRS:
+        installed = call.shared_sys_dir / plugin_type
+        link = call.sys_dir / plugin_type
+        if installed.is_dir() and not link.exists():
+            with contextlib.suppress(FileExistsError):  # a concurrent run of the tenant made it
+                link.symlink_to(installed, target_is_directory=True)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one tenant's `meltano run` under Dagster Pipes; returns the exit status."""
+    args = _arguments(argv)
+    with open_dagster_pipes() as pipes:
+        try:
+            call = _tenant_invocation(args)
+        except (TenantsFileError, TenantEnvironmentError) as exc:
+            pipes.log.error(str(exc))  # noqa: TRY400 - the message names the fix; no traceback
+            print(str(exc), file=sys.stderr)  # noqa: T201 - the run's own log
+            return CONFIGURATION_ERROR
+        _prepare_sys_dir(call)
+        redactor = SecretRedactor()
+        for value in call.secrets:
+            redactor.register(value)
+        reader = RunLogReader()
+        process = subprocess.Popen(  # noqa: S603 - the project's own meltano, argv built above
+            call.argv,
+            env=call.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            errors="replace",
+            start_new_session=True,
+        )
+        group = _ProcessGroup(process)
+
+        def terminate(_signum: int, _frame: FrameType | None) -> None:
+            group.stop()
+
+        signal.signal(signal.SIGTERM, terminate)
+        signal.signal(signal.SIGINT, terminate)
+        timer = None
+        if args.timeout_seconds:
+            timer = threading.Timer(args.timeout_seconds, group.on_timeout)
+            timer.daemon = True
+            timer.start()
+        assert process.stdout is not None  # noqa: S101 - stdout=PIPE above
+        for line in process.stdout:
+            reader.feed(line)
+            sys.stderr.write(redactor.redact(line))
+        status = process.wait()
+        if timer is not None:
+            timer.cancel()
+        metadata = {**reader.summary.metadata(), "meltano_exit_status": status}
+        if group.timed_out:
+            pipes.log.error(
+                "tenant %s: meltano run exceeded %g s and was stopped",
+                args.tenant,
+                args.timeout_seconds,
+            )
+            return TIMED_OUT
+        if status != 0:
+            pipes.log.error("tenant %s: meltano run ended with status %d", args.tenant, status)
+            pipes.report_custom_message(metadata)
+            return status
+        pipes.report_asset_materialization(metadata=metadata)
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

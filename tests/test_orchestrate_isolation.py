@@ -1,0 +1,141 @@
+"""Tenants share one target store; an operator command shows its own company's rows only.
+
+Several companies' dead letters and audit rows in one store (SQLite here; PostgreSQL too when
+KCONNECTOR_TEST_DATABASE_URL is set, in a schema of its own): `target-quickbooks-ops` run with
+one company's configuration (a tenant's variables) lists that company's rows and none of the
+other's, and cannot open another company's dead letter by its id.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+
+import pytest
+import sqlalchemy as sa
+from click.testing import CliRunner
+
+from target_quickbooks.operations.cli import main
+from target_quickbooks.store import open_store
+from target_quickbooks.store.audit import AuditEntry
+from target_quickbooks.store.dead_letters import DeadLetter
+
+COMPANY_A = "9130357600000001"
+COMPANY_B = "9130357600000002"
+POSTGRES_ENV = "KCONNECTOR_TEST_DATABASE_URL"
+
+
+@pytest.fixture(
+    params=[
+        "sqlite",
+        pytest.param(
+            "postgresql",
+            marks=pytest.mark.skipif(
+                not os.environ.get(POSTGRES_ENV), reason=f"{POSTGRES_ENV} is not set"
+            ),
+        ),
+    ]
+)
+def shared_store(request, tmp_path):
+    """One store for every tenant, as the scale-out layout has it."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'shared.db'}"
+        return
+    server = sa.engine.make_url(os.environ[POSTGRES_ENV])
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(server)
+    with admin.begin() as connection:
+        connection.execute(sa.text(f"CREATE SCHEMA {schema}"))
+    try:
+        url = server.update_query_dict({"options": f"-csearch_path={schema}"})
+        yield url.render_as_string(hide_password=False)
+    finally:
+        with admin.begin() as connection:
+            connection.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
+        admin.dispose()
+
+
+def _letter(realm: str, external_id: str) -> DeadLetter:
+    return DeadLetter(
+        realm_id=realm,
+        external_id=external_id,
+        stream="sales_receipts",
+        error_class="data",
+        error_code="MAP-UNMAPPED-TAX",
+        message="no QuickBooks tax code for the store's tax line",
+        guidance="map it in tax_code_map",
+    )
+
+
+def _ops(tmp_path, url: str, realm: str):
+    config = {
+        "realm_id": realm,
+        "client_id": "client-id-for-tests",
+        "client_secret": "client-secret-for-tests",
+        "refresh_token": "refresh-token-for-tests",
+        "database_url": url,
+        "allow_plaintext_tokens": True,
+    }
+    path = tmp_path / f"{realm}.json"
+    path.write_text(json.dumps(config))
+
+    def invoke(*args: str):
+        return CliRunner().invoke(main, ["--config", str(path), "--json", *args])
+
+    return invoke
+
+
+def test_operator_commands_of_one_company_never_show_another_companys_rows(shared_store, tmp_path):
+    store = open_store(shared_store)
+    try:
+        store.dead_letters.record(
+            [
+                _letter(COMPANY_A, "shopify:acme.myshopify.com:1"),
+                _letter(COMPANY_A, "woocommerce:shop.acme.com:7"),
+                _letter(COMPANY_B, "shopify:beta.myshopify.com:2"),
+            ]
+        )
+        store.audit.append(
+            [
+                AuditEntry(
+                    realm_id=COMPANY_A,
+                    operation="create",
+                    outcome="created",
+                    external_id="shopify:acme.myshopify.com:1",
+                ),
+                AuditEntry(
+                    realm_id=COMPANY_B,
+                    operation="create",
+                    outcome="created",
+                    external_id="shopify:beta.myshopify.com:2",
+                ),
+            ]
+        )
+        b_letter_id = next(row["id"] for row in store.dead_letters.open_letters(COMPANY_B))
+    finally:
+        store.close()
+
+    as_a = _ops(tmp_path, shared_store, COMPANY_A)
+    listed = as_a("errors", "list")
+    assert listed.exit_code in {0, 1}, listed.output
+    assert sorted(row["external_id"] for row in json.loads(listed.output)) == [
+        "shopify:acme.myshopify.com:1",
+        "woocommerce:shop.acme.com:7",
+    ]
+    audit = as_a("audit")
+    assert audit.exit_code == 0, audit.output
+    assert "beta.myshopify.com" not in audit.output
+    assert "acme.myshopify.com" in audit.output
+    other = as_a("errors", "show", str(b_letter_id))
+    assert other.exit_code != 0
+    assert "beta.myshopify.com" not in other.output
+
+    as_b = _ops(tmp_path, shared_store, COMPANY_B)
+    listed_b = as_b("errors", "list")
+    assert [row["external_id"] for row in json.loads(listed_b.output)] == [
+        "shopify:beta.myshopify.com:2"
+    ]
+    reviews = as_b("review", "list")
+    assert reviews.exit_code == 0, reviews.output
+    assert json.loads(reviews.output) == []
