@@ -24,8 +24,9 @@ how, so this guard decides, before anything is resolved or written:
 - ``REDIRECT``: a per-order RefundReceipt or CreditMemo of an order a summary covers (the refund
   itself is not in one): written as it is, made out to the summary's customer (the order has no
   customer of its own in QuickBooks): the order's customer alias ``<order id>#customer``, by
-  which the refund names its customer, is recorded for the summary customer. And the delete of a payout's Deposit (the payout failed or was
-  canceled) whose Deposit is in QuickBooks as its summary Deposit: that one is deleted.
+  which the refund names its customer, is recorded for the summary customer. And the delete
+  of a payout's Deposit (the payout failed or was canceled) whose Deposit is in QuickBooks as
+  its summary Deposit: that one is deleted.
 
 Decisions read the ledger only (and the summaries the same wave writes), so arrival order inside a
 wave changes nothing: summaries are decided first.
@@ -429,4 +430,12 @@ def wave_decisions(
         known = store.ledger.get_many(realm, ids)
         # Recorded now, before the wave resolves the refunds' CustomerRef (the alias).
         store.ledger.put_many(summary_customer_aliases(decisions, coverage, known, realm))
+        # A refund whose alias was recorded before is an ordinary write (no audit row again).
+        decisions = [
+            Decision(Action.WRITE, d.document)
+            if d.action is Action.REDIRECT
+            and f"{_parts(d.document.external_id)[0]}{CUSTOMER_ALIAS_ROLE}" in known
+            else d
+            for d in decisions
+        ]
     return decisions
