@@ -20,10 +20,12 @@ The operator commands resolve reviews and retry dead letters through the same pa
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from target_quickbooks import error_catalog
+from target_quickbooks import error_catalog, packing
 from target_quickbooks.conflicts import ConflictResolver
+from target_quickbooks.customer_writes import CustomerWrites
 from target_quickbooks.errors import (
     ConflictError,
     DataError,
@@ -35,9 +37,10 @@ from target_quickbooks.guards import WaveGuards
 from target_quickbooks.planning import (
     WriteKind,
     WritePlan,
-    dependencies,
     renamed,
     required_dependencies,
+    static_dependencies,
+    with_queued_invoices,
 )
 from target_quickbooks.recording import DeliveryCounts, OutcomeRecorder, Records
 from target_quickbooks.store.audit import AuditEntry
@@ -60,21 +63,46 @@ _INVALID_RECORD_GUIDANCE = (
     "target-quickbooks to matching versions, then retry."
 )
 
-__all__ = ["DeliveryCounts", "DeliveryEngine"]
+__all__ = ["DeliveryCounts", "DeliveryEngine", "DeliveryTuning"]
+
+
+@dataclass(frozen=True)
+class DeliveryTuning:
+    """How hard the engine works at QuickBooks' limits; everything on by default.
+
+    Off only to measure what each part is worth (bench/bench_target_realistic.py compares a
+    run with `BEFORE_ISSUE_18` against the default, side by side).
+    """
+
+    # Hold a wave's last writes for the next wave so batch requests go out full (`packing`).
+    fill_batches: bool = True
+    # Write a customer once per run unless it really changed (`customer_writes`).
+    one_write_per_customer: bool = True
+    # A Payment created advances its Invoices' SyncTokens in the ledger (no re-read later).
+    knows_payment_side_effects: bool = True
+
+
+# The engine as it was before batch filling (docs/operations.md, "Throughput").
+BEFORE_ISSUE_18 = DeliveryTuning(
+    fill_batches=False, one_write_per_customer=False, knows_payment_side_effects=False
+)
 
 
 class DeliveryEngine:
     """Queues mapped documents and delivers them, wave by wave in dependency order."""
 
-    def __init__(
+    def __init__(  # noqa: PLR0913 - the collaborators, and the tuning by keyword
         self,
         settings: Settings,
         client: QuickBooksClient,
         store: Store,
         resolver: ReferenceResolver,
         logger: logging.Logger,
+        *,
+        tuning: DeliveryTuning | None = None,
     ) -> None:
         """Bind the collaborators; writes run on `max_concurrency` threads."""
+        self.tuning = tuning or DeliveryTuning()
         self._settings = settings
         self._realm = settings.realm_id
         self._client = client
@@ -87,10 +115,18 @@ class DeliveryEngine:
             use_batch_api=settings.use_batch_api,
         )
         self._pending: dict[str, MappedDocument] = {}
+        # Per queued document: (its static dependencies, those it cannot do without).
+        self._needs: dict[str, tuple[frozenset[str], frozenset[str]]] = {}
         self._flush_mark = 0
         self.counts = DeliveryCounts()
+        customers = CustomerWrites() if self.tuning.one_write_per_customer else None
         self._recorder = OutcomeRecorder(
-            self._realm, self.counts, logger, max_attempts=settings.max_attempts
+            self._realm,
+            self.counts,
+            logger,
+            max_attempts=settings.max_attempts,
+            customers=customers,
+            knows_side_effects=self.tuning.knows_payment_side_effects,
         )
         self._conflicts = ConflictResolver(client, store, self._recorder, logger)
         self._planner = WavePlanner(
@@ -100,6 +136,7 @@ class DeliveryEngine:
             self._recorder,
             guards=WaveGuards(store, self._recorder),
             conflicts=self._conflicts,
+            customers=customers,
         )
 
     @property
@@ -138,6 +175,10 @@ class DeliveryEngine:
         if document.external_id in self._pending:
             self.counts.superseded += 1
         self._pending[document.external_id] = document
+        self._needs[document.external_id] = (
+            static_dependencies(document),
+            frozenset(required_dependencies(document)),
+        )
 
     def reject(self, stream: str, record: Mapping[str, Any], violation: ContractViolation) -> None:
         """Dead-letter a record that breaks the input contract."""
@@ -259,10 +300,19 @@ class DeliveryEngine:
                 if final:
                     self._dead_letter_cycle(list(self._pending.values()))
                     self._pending.clear()
+                    self._needs.clear()
                 return
+            queued = set(self._pending)
             for document in ready:
                 del self._pending[document.external_id]
-            self._deliver_wave(ready)
+            held = self._deliver_wave(ready, queued, final=final)
+            for document in held:
+                self._pending[document.external_id] = document
+            for document in ready:
+                if document.external_id not in self._pending:
+                    self._needs.pop(document.external_id, None)
+            if held and not final and len(held) == len(ready):
+                return  # nothing but held documents: they wait for the next records
         self._flush_mark = 0
 
     def _ready(self, *, final: bool) -> list[MappedDocument]:
@@ -272,12 +322,17 @@ class DeliveryEngine:
         (it may still arrive in this run) wait too.
         """
         queued = set(self._pending)
-        free = [d for d in self._pending.values() if not (dependencies(d, queued) & queued)]
+        free = [d for d in self._pending.values() if not (self._dependencies(d, queued) & queued)]
         if final:
             return free
-        needed = set().union(*(required_dependencies(d) for d in free))
+        needed = set().union(*(self._needs[d.external_id][1] for d in free))
         known = set(self._store.ledger.get_many(self._realm, needed)) if needed else set()
-        return [d for d in free if required_dependencies(d) <= known]
+        return [d for d in free if self._needs[d.external_id][1] <= known]
+
+    def _dependencies(self, document: MappedDocument, queued: set[str]) -> set[str]:
+        """`planning.dependencies`, from what `enqueue` computed once per document."""
+        static, _ = self._needs[document.external_id]
+        return with_queued_invoices(static, queued, document.external_id)
 
     def _dead_letter_cycle(self, documents: list[MappedDocument]) -> None:
         records = Records()
@@ -291,10 +346,38 @@ class DeliveryEngine:
             self._recorder.letter(records, document, error, operation=document.operation.value)
         records.commit(self._store, self._realm)
 
-    def _deliver_wave(self, documents: list[MappedDocument]) -> None:
-        plans = self._planner.plan(documents)
+    def _deliver_wave(
+        self, documents: list[MappedDocument], queued: set[str], *, final: bool
+    ) -> list[MappedDocument]:
+        """Deliver a wave; returns the documents held for the next one (`packing`)."""
+        triage = self._planner.triage(documents)
+        held = self._held_back(triage.writes, queued, final=final)
+        if held:
+            ids = {document.external_id for document in held}
+            documents = [document for document in documents if document.external_id not in ids]
+        plans = self._planner.plan(documents, triage)
         while plans:
             plans = self._record(self._writer.execute(plans))
+        return held
+
+    def _held_back(
+        self, writes: list[MappedDocument], queued: set[str], *, final: bool
+    ) -> list[MappedDocument]:
+        """The writes kept for the next wave so this wave's batch requests are full."""
+        waiting = list(self._pending.values())
+        if not self.tuning.fill_batches or not self._settings.use_batch_api:
+            return []
+        if final and not waiting:
+            return []  # the last wave: nothing else can fill its batch requests
+        needed_later = set().union(*(self._dependencies(d, queued) for d in waiting))
+        held = packing.held_back(writes, needed_later, batch_size=self._settings.batch_size)
+        if len(held) < len(writes):
+            return held
+        # The whole wave would wait: only leaves may (before the final flush, for more records);
+        # a document others depend on goes now, or its dependents would pile up to the end.
+        if final or any(document.external_id in needed_later for document in held):
+            return []
+        return held
 
     # ------------------------------------------------------------- outcomes
 

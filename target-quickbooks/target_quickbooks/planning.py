@@ -108,18 +108,28 @@ def dependencies(document: MappedDocument, queued: Iterable[str] = ()) -> set[st
     `queued` (the documents waiting in this run), it also waits for the order's per-shipment
     invoices (`<order id>#invoice:<fulfillment id>`, invoice_on `fulfillment`).
     """
+    return with_queued_invoices(static_dependencies(document), queued, document.external_id)
+
+
+def static_dependencies(document: MappedDocument) -> frozenset[str]:
+    """`dependencies` without the queued per-shipment invoices (computed once per document)."""
     needed = set(document.links.values()) | external_id_dependencies(dict(document.body))
     needed |= alias_writers(needed)
+    needed.discard(document.external_id)
+    return frozenset(needed)
+
+
+def with_queued_invoices(
+    static: frozenset[str], queued: Iterable[str], external_id: str
+) -> set[str]:
+    """`static_dependencies` plus the queued per-shipment invoices of the aliased orders."""
+    needed = set(static)
     aliases = {
         n.removesuffix(CUSTOMER_ALIAS_SUFFIX) for n in needed if n.endswith(CUSTOMER_ALIAS_SUFFIX)
     }
     if aliases:
-        needed |= {
-            external_id
-            for external_id in queued
-            if external_id.startswith(tuple(f"{order}#invoice:" for order in aliases))
-        }
-    needed.discard(document.external_id)
+        prefixes = tuple(f"{order}#invoice:" for order in aliases)
+        needed |= {e for e in queued if e.startswith(prefixes) and e != external_id}
     return needed
 
 

@@ -9,6 +9,7 @@ error class, the field and the guidance. No QuickBooks call happens here.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
     import logging
 
     from target_quickbooks.contract import MappedDocument
+    from target_quickbooks.customer_writes import CustomerWrites
     from target_quickbooks.planning import WritePlan
     from target_quickbooks.store import Store
     from target_quickbooks.writer import WriteOutcome
@@ -44,15 +46,19 @@ class Records:
     audit: list[AuditEntry] = field(default_factory=list)
     letters: list[DeadLetter] = field(default_factory=list)
     delivered: list[str] = field(default_factory=list)
+    # (entity, QuickBooks Id) of documents QuickBooks changed as a side effect of our writes.
+    side_effects: list[tuple[str, str]] = field(default_factory=list)
 
     def commit(self, store: Store, realm_id: str) -> None:
         """Write everything collected (ledger first: it is what makes a re-run a no-op)."""
         store.ledger.put_many(self.ledger)
+        store.ledger.bump_sync_tokens(realm_id, self.side_effects)
         store.audit.append(self.audit)
         if self.delivered:
             store.dead_letters.resolve(realm_id, self.delivered)
         store.dead_letters.record(self.letters)
         self.ledger, self.audit, self.letters, self.delivered = [], [], [], []
+        self.side_effects = []
 
 
 @dataclass
@@ -76,6 +82,8 @@ class DeliveryCounts:
     # An order's first recorded document type kept / a SalesReceipt written as a Payment.
     kept_document_type: int = 0
     converted_document_type: int = 0
+    # Copies of a customer the run had already written, addresses aside (customer_writes).
+    customer_resends: int = 0
 
     def as_log(self) -> str:
         """key=value pairs for the run summary."""
@@ -85,15 +93,24 @@ class DeliveryCounts:
 class OutcomeRecorder:
     """Writes what happened to each document into `Records` and the run's counts."""
 
-    def __init__(
+    def __init__(  # noqa: PLR0913 - the company, counts and logger, then the options by keyword
         self,
         realm_id: str,
         counts: DeliveryCounts,
         logger: logging.Logger,
         *,
         max_attempts: int,
+        customers: CustomerWrites | None = None,
+        knows_side_effects: bool = True,
     ) -> None:
-        """Bind the company, the run's counts, the logger and the retry budget (for messages)."""
+        """Bind the company, the run's counts, the logger and the retry budget (for messages).
+
+        `customers`, when given, learns every customer written (one write per customer per run).
+        With `knows_side_effects`, a Payment created advances its Invoices' SyncTokens in the
+        ledger (`applied_invoices`).
+        """
+        self._customers = customers
+        self._knows_side_effects = knows_side_effects
         self.realm_id = realm_id
         self.counts = counts
         self._logger = logger
@@ -233,9 +250,13 @@ class OutcomeRecorder:
                 source_facts=source_facts_of(source),
             )
         )
+        if self._customers is not None and plan.kind in {WriteKind.CREATE, WriteKind.UPDATE}:
+            self._customers.remember(source)
         alias = self._customer_alias(plan)
         if alias is not None:
             records.ledger.append(alias)
+        if self._knows_side_effects and plan.kind is WriteKind.CREATE:
+            records.side_effects.extend(applied_invoices(source.entity, plan.payload))
         if count:
             name = OUTCOMES[plan.kind]  # the counter of the same name
             setattr(self.counts, name, getattr(self.counts, name) + 1)
@@ -294,10 +315,40 @@ class OutcomeRecorder:
         )
 
 
+def applied_invoices(entity: str, payload: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """The Invoices a Payment applies to, once per line linking them.
+
+    Applying a Payment changes the Invoice (its Balance and LinkedTxn), and QuickBooks
+    increments an object's SyncToken on every change to it: "SyncToken ... is incremented on
+    each update" (Intuit, Invoice and Payment entity references, `SyncToken` attribute:
+    https://developer.intuit.com/app/developer/qbo/docs/api/accounting/all-entities/invoice).
+    The QuickBooks emulator does the same (kconnector_sandbox.qbo.company, `_refresh_balance`).
+    Knowing the bump, the next update of the Invoice carries the right SyncToken without a read
+    (Intuit meters read calls). Only a Payment's create is counted: an update re-applies in
+    ways the API does not document, and a wrong guess costs one 5010 and one read, as before.
+    """
+    if entity != "Payment":
+        return []
+    return [
+        ("Invoice", str(link["TxnId"]))
+        for line in payload.get("Line") or []
+        if isinstance(line, Mapping)
+        for link in line.get("LinkedTxn") or []
+        if isinstance(link, Mapping) and link.get("TxnType") == "Invoice" and link.get("TxnId")
+    ]
+
+
 def payload_id(plan: WritePlan) -> str | None:
     """The QuickBooks Id a write targets (None for a create)."""
     value = plan.payload.get("Id")
     return str(value) if value else None
 
 
-__all__ = ["AuditEntry", "DeliveryCounts", "OutcomeRecorder", "Records", "payload_id"]
+__all__ = [
+    "AuditEntry",
+    "DeliveryCounts",
+    "OutcomeRecorder",
+    "Records",
+    "applied_invoices",
+    "payload_id",
+]

@@ -256,6 +256,8 @@ class ReferenceResolver:
         # Which K-Connector customers were adopted (they existed before K-Connector and keep
         # their name); the delivery engine answers from its audit log.
         self.adopted_customers: Callable[[set[str]], set[str]] = _no_adoptions
+        # K-Connector customers under a suffixed name, read once per run (`_suffixed_people`).
+        self._suffixed: dict[str, dict[str, str]] | None = None
 
     @staticmethod
     def _key(entity: str, by: str, value: str) -> tuple[str, str, str]:
@@ -518,6 +520,12 @@ class ReferenceResolver:
                 settled.names[external_id] = _suffixed(name, external_id) if many else name
             if many:
                 settled.renamed.extend(self._rename(p, c) for p, c in sorted(plain, key=_first))
+        # This run's new suffixed names (created next) and renames join the run's index.
+        for external_id, name in settled.names.items():
+            self._remember_suffixed(external_id, name)
+        for moved in settled.renamed:
+            if moved.after is not None:
+                self._remember_suffixed(moved.external_id, str(moved.after.get("DisplayName")))
         return settled
 
     def _known_people(
@@ -533,15 +541,34 @@ class ReferenceResolver:
             person = _person_of(customer)
             if folded in wanted and person is not None and person not in wanted[folded]:
                 holders[folded].append((person, customer))
+        suffixed_people = self._suffixed_people()
         for folded, names in sorted(wanted.items()):
             name = next(iter(names.values()))
-            for customer in _customers_like(self._client, name):
-                person = _person_of(customer)
-                shown = str(customer.get(field_name) or "").casefold()
-                suffixed = person is not None and shown == _suffixed(name, person).casefold()
-                if person is not None and suffixed and person not in names:
+            prefix = payloads.unique_name_prefix("Customer", name).casefold()
+            for person, shown in suffixed_people.get(prefix, {}).items():
+                if shown == _suffixed(name, person).casefold() and person not in names:
                     others[folded].add(person)
         return holders, others
+
+    def _suffixed_people(self) -> dict[str, dict[str, str]]:
+        """K-Connector customers under a suffixed name: name prefix -> person -> shown name.
+
+        Read once per run with one ``LIKE '%(kc-%'`` query (every page), then kept up to date
+        with the names this run gives: a ``LIKE`` query per new customer name cost a read per
+        order in a backfill and slowed large runs (a query scans the company's customers).
+        """
+        if self._suffixed is None:
+            self._suffixed = {}
+            for customer in _suffixed_customers(self._client):
+                person = _person_of(customer)
+                if person is not None:
+                    self._remember_suffixed(person, str(customer.get("DisplayName") or ""))
+        return self._suffixed
+
+    def _remember_suffixed(self, person: str, shown: str) -> None:
+        prefix, marker, _ = shown.casefold().rpartition("(kc-")
+        if marker and self._suffixed is not None:
+            self._suffixed.setdefault(prefix, {})[person] = shown.casefold()
 
     def _rename(self, person: str, customer: dict[str, Any]) -> RenamedCustomer:
         """Move a K-Connector customer from the plain name to its own suffixed name."""
@@ -600,14 +627,14 @@ def _query_in(
     return found
 
 
-def _customers_like(client: QuickBooksClient, name: str) -> list[dict[str, Any]]:
-    """Customers whose DisplayName is `name` with some ``(kc-xxxxxx)`` suffix (every page).
+def _suffixed_customers(client: QuickBooksClient) -> list[dict[str, Any]]:
+    """Customers whose DisplayName carries a ``(kc-xxxxxx)`` suffix (every page).
 
     QuickBooks' query language has ``LIKE`` with ``%`` as its wildcard (data queries page,
     https://developer.intuit.com/app/developer/qbo/docs/learn/explore-the-quickbooks-online-api/data-queries);
     the caller checks each answer's exact name.
     """
-    pattern = query_language.quote(payloads.unique_name_prefix("Customer", name) + "(kc-%")
+    pattern = query_language.quote("%(kc-%")
     found: list[dict[str, Any]] = []
     start = 1
     while True:

@@ -11,6 +11,8 @@ except the renames of the same-name rule; what was decided is recorded before th
 
 from __future__ import annotations
 
+import dataclasses
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from target_quickbooks import merge_plan, payloads
@@ -36,10 +38,25 @@ if TYPE_CHECKING:
     from target_quickbooks.client import QuickBooksClient
     from target_quickbooks.conflicts import ConflictResolver
     from target_quickbooks.contract import MappedDocument
+    from target_quickbooks.customer_writes import CustomerWrites
     from target_quickbooks.guards import WaveGuards
     from target_quickbooks.recording import OutcomeRecorder
     from target_quickbooks.references import ReferenceResolver
     from target_quickbooks.store import Store
+
+
+# The audit outcome of a customer copy the run already wrote, addresses aside.
+RESENT_CUSTOMER = "written_this_run"
+
+
+@dataclass(frozen=True)
+class Triage:
+    """A wave's ledger entries and body hashes, and the documents that need a write."""
+
+    entries: dict[str, LedgerEntry]
+    digests: dict[str, str]
+    writes: list[MappedDocument]
+    triaged: dict[str, MappedDocument] = dataclasses.field(default_factory=dict)
 
 
 class WavePlanner:
@@ -54,8 +71,21 @@ class WavePlanner:
         *,
         guards: WaveGuards,
         conflicts: ConflictResolver,
+        customers: CustomerWrites | None = None,
     ) -> None:
-        """Bind the collaborators; the resolver learns which customers were adopted."""
+        """Bind the collaborators; the resolver learns which customers were adopted.
+
+        Args:
+            client: QuickBooks (look-ups of our own documents, same-person customers).
+            store: the ledger, audit log and dead letters.
+            resolver: the reference resolver.
+            recorder: records outcomes.
+            guards: the guard hooks.
+            conflicts: merges edits made in QuickBooks.
+            customers: the customers this run wrote (one write per customer per run), or None
+                to write every changed copy.
+        """
+        self._customers = customers
         self._client = client
         self._store = store
         self._resolver = resolver
@@ -65,26 +95,54 @@ class WavePlanner:
         self._realm = recorder.realm_id
         resolver.adopted_customers = self._adopted_customers
 
-    def plan(self, documents: list[MappedDocument]) -> list[WritePlan]:
-        """The writes of a wave; what needs no write is recorded (and committed) here."""
-        records = Records()
-        counts = self._recorder.counts
-        documents = self._guards.document_types(documents, records)
+    def triage(self, documents: list[MappedDocument]) -> Triage:
+        """What the ledger says of each document: its entry, body hash, and whether to write."""
         entries = self._store.ledger.get_many(self._realm, [d.external_id for d in documents])
-        to_write: list[tuple[MappedDocument, str]] = []
-        for document in documents:
-            digest = body_hash(document)
-            entry = entries.get(document.external_id)
-            reason = skip_reason(document, digest, entry)
-            if reason is None:
-                to_write.append((document, digest))
-                continue
-            counts.unchanged += 1
-            records.audit.append(
-                self._recorder.audit(
-                    document, document.operation.value, reason, qbo_id=_id_of(entry)
-                )
-            )
+        digests = {d.external_id: body_hash(d) for d in documents}
+        writes = [
+            d
+            for d in documents
+            if self._skip(d, digests[d.external_id], entries.get(d.external_id)) is None
+        ]
+        return Triage(entries, digests, writes, {d.external_id: d for d in documents})
+
+    def _skip(self, document: MappedDocument, digest: str, entry: LedgerEntry | None) -> str | None:
+        """Why the document needs no write (`planning.skip_reason`, one write per customer)."""
+        reason = skip_reason(document, digest, entry)
+        customers = self._customers
+        if reason is None and entry is not None and customers and customers.covers(document):
+            return RESENT_CUSTOMER
+        return reason
+
+    def plan(
+        self, documents: list[MappedDocument], triage: Triage | None = None
+    ) -> list[WritePlan]:
+        """The writes of a wave; what needs no write is recorded (and committed) here.
+
+        Args:
+            documents: the wave.
+            triage: `triage` of these documents (or more), when the caller already asked.
+        """
+        records = Records()
+        known = triage or Triage({}, {}, [])
+        documents = self._guards.document_types(documents, records)
+        # A guard may hand back another document (a redirect, a receipt recorded as a Payment):
+        # the triage's hash and entry hold for the very documents it triaged only.
+        fresh = {d.external_id for d in documents if known.triaged.get(d.external_id) is not d}
+        entries = {
+            d.external_id: entry
+            for d in documents
+            if d.external_id not in fresh and (entry := known.entries.get(d.external_id))
+        }
+        digests = {
+            d.external_id: known.digests[d.external_id]
+            for d in documents
+            if d.external_id not in fresh
+        }
+        if fresh:
+            entries |= self._store.ledger.get_many(self._realm, fresh)
+            digests |= {d.external_id: body_hash(d) for d in documents if d.external_id in fresh}
+        to_write = self._needing_writes(documents, digests, entries, records)
         to_write = self._guards.refunds(to_write, records)
         bodies = self._resolve(to_write, records)
         unknown = [
@@ -119,6 +177,40 @@ class WavePlanner:
                 plans.append(plan)
         records.commit(self._store, self._realm)
         return plans
+
+    def _needing_writes(
+        self,
+        documents: list[MappedDocument],
+        digests: dict[str, str],
+        entries: dict[str, LedgerEntry],
+        records: Records,
+    ) -> list[tuple[MappedDocument, str]]:
+        """(document, body hash) of those needing a write; the others recorded as skipped."""
+        counts = self._recorder.counts
+        to_write: list[tuple[MappedDocument, str]] = []
+        for document in documents:
+            digest = digests[document.external_id]
+            entry = entries.get(document.external_id)
+            reason = self._skip(document, digest, entry)
+            if reason is None:
+                to_write.append((document, digest))
+                continue
+            if reason == RESENT_CUSTOMER and entry is not None:
+                # Written earlier in this run, addresses aside: the ledger takes this copy (a
+                # re-run finds it unchanged), QuickBooks keeps what the run wrote.
+                counts.customer_resends += 1
+                records.ledger.append(
+                    dataclasses.replace(
+                        entry, body_hash=digest, source_updated_at=document.source_updated_at
+                    )
+                )
+            counts.unchanged += 1
+            records.audit.append(
+                self._recorder.audit(
+                    document, document.operation.value, reason, qbo_id=_id_of(entry)
+                )
+            )
+        return to_write
 
     def _settle_names(
         self,

@@ -237,3 +237,20 @@ def test_a_linked_txn_takes_the_type_of_the_document_its_fallback_found(resolver
     linked = refs_resolver.resolve_body(body)["Line"][0]["LinkedTxn"][0]
     assert linked == {"TxnId": "91", "TxnType": "Payment", "TxnLineId": "0"}
     assert queries(requests_mock) == []
+
+
+def test_suffixed_names_are_read_once_per_run_not_once_per_new_name(resolver, requests_mock):
+    resolver, _ = resolver
+    for wave in range(3):
+        new = {
+            f"customer:email:p{wave}-{n}@example.com": {"DisplayName": f"Person {wave}-{n}"}
+            for n in range(20)
+        }
+        settled = resolver.settle_names(new)
+        assert settled.names == {person: body["DisplayName"] for person, body in new.items()}
+
+    likes = [q for q in queries(requests_mock) if " LIKE " in q]
+    # Before: one LIKE query per new name (60 reads for 60 new customers).
+    assert likes == [
+        "SELECT * FROM Customer WHERE DisplayName LIKE '%(kc-%' STARTPOSITION 1 MAXRESULTS 1000"
+    ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -177,6 +178,40 @@ class Ledger:
                         sa.insert(ledger).values(
                             realm_id=entry.realm_id, external_id=entry.external_id, **values
                         )
+                    )
+
+    def bump_sync_tokens(self, realm_id: str, documents: Iterable[tuple[str, str]]) -> None:
+        """Advance the SyncToken of documents QuickBooks changed as a side effect of our writes.
+
+        Args:
+            realm_id: the company.
+            documents: (entity, QuickBooks Id) once per change, e.g. an Invoice once per
+                Payment line applied to it.
+        """
+        changes = Counter(documents)
+        if not changes:
+            return
+        with self._lock, self._engine.begin() as connection:
+            for (entity, qbo_id), times in sorted(changes.items()):
+                rows = connection.execute(
+                    sa.select(ledger.c.external_id, ledger.c.sync_token, ledger.c.snapshot).where(
+                        ledger.c.realm_id == realm_id,
+                        ledger.c.entity == entity,
+                        ledger.c.qbo_id == qbo_id,
+                        ledger.c.body_hash != ALIAS_BODY_HASH,
+                    )
+                ).all()
+                for external_id, sync_token, snapshot in rows:
+                    if not str(sync_token).isdigit():
+                        continue
+                    token = str(int(sync_token) + times)
+                    values: dict[str, Any] = {"sync_token": token}
+                    if isinstance(snapshot, dict):
+                        values["snapshot"] = {**snapshot, "SyncToken": token}
+                    connection.execute(
+                        sa.update(ledger)
+                        .where(ledger.c.realm_id == realm_id, ledger.c.external_id == external_id)
+                        .values(**values)
                     )
 
     def count(self, realm_id: str) -> int:
