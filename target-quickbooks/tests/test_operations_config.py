@@ -30,6 +30,21 @@ def test_settings_come_from_meltano_environment_variables_without_a_config_file(
     }
 
 
+def test_every_boolean_setting_from_the_environment_is_a_boolean():
+    # `meltano invoke target-quickbooks:ops` in the demo environment (allow_plaintext_tokens).
+    environ = {
+        "TARGET_QUICKBOOKS_ALLOW_PLAINTEXT_TOKENS": "true",
+        "TARGET_QUICKBOOKS_ALLOW_INSECURE_HTTP": "False",
+        "TARGET_QUICKBOOKS_REALM_ID": "true",  # a text setting keeps its text
+    }
+    names = ["allow_plaintext_tokens", "allow_insecure_http", "realm_id"]
+    assert load_config([], names, environ) == {
+        "allow_plaintext_tokens": True,
+        "allow_insecure_http": False,
+        "realm_id": "true",
+    }
+
+
 def test_config_files_are_merged_in_order_and_the_environment_is_then_ignored(tmp_path):
     first, second = tmp_path / "a.json", tmp_path / "b.json"
     first.write_text(json.dumps({"realm_id": "1", "client_secret": "a"}))

@@ -13,6 +13,8 @@ import json
 import os
 from typing import TYPE_CHECKING, Any
 
+from target_quickbooks.target import TargetQuickBooks
+
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
     from pathlib import Path
@@ -25,14 +27,27 @@ class OpsConfigError(ValueError):
     """The configuration cannot be read (the message names the file or variable)."""
 
 
+def _boolean_settings() -> frozenset[str]:
+    """The target's boolean settings (`allow_plaintext_tokens`, `use_batch_api`, ...)."""
+    properties = TargetQuickBooks.config_jsonschema["properties"]
+    return frozenset(
+        name for name, spec in properties.items() if "boolean" in str(spec.get("type"))
+    )
+
+
 def from_environment(names: Iterable[str], environ: Mapping[str, str]) -> dict[str, Any]:
-    """Settings from ``TARGET_QUICKBOOKS_<NAME>`` variables (booleans as true/false)."""
+    """Settings from ``TARGET_QUICKBOOKS_<NAME>`` variables (booleans as true/false).
+
+    Meltano passes every setting as text; the target's boolean settings are turned back into
+    booleans (whatever their name), or validating the config would refuse "true".
+    """
+    booleans = _boolean_settings()
     config: dict[str, Any] = {}
     for name in names:
         value = environ.get(ENV_PREFIX + name.upper())
         if value is None or value == "":
             continue
-        config[name] = _BOOLEANS.get(value.lower(), value) if name.startswith("use_") else value
+        config[name] = _BOOLEANS.get(value.lower(), value) if name in booleans else value
     return config
 
 
