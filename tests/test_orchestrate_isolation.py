@@ -3,7 +3,9 @@
 Several companies' dead letters and audit rows in one store (SQLite here; PostgreSQL too when
 KCONNECTOR_TEST_DATABASE_URL is set, in a schema of its own): `target-quickbooks-ops` run with
 one company's configuration (a tenant's variables) lists that company's rows and none of the
-other's, and cannot open another company's dead letter by its id.
+other's, and cannot open another company's dead letter by its id. Two stores of one company:
+`--store` (`KCONNECTOR_STORE`, set in each tenant's environment) narrows the rows to one store
+unless `--all-stores` asks for the others.
 """
 
 from __future__ import annotations
@@ -130,6 +132,24 @@ def test_operator_commands_of_one_company_never_show_another_companys_rows(share
     other = as_a("errors", "show", str(b_letter_id))
     assert other.exit_code != 0
     assert "beta.myshopify.com" not in other.output
+
+    # Two stores of company A: each tenant's view shows its own store's rows unless asked.
+    woocommerce_only = as_a("--store", "woocommerce:shop.acme.com", "errors", "list")
+    assert [row["external_id"] for row in json.loads(woocommerce_only.output)] == [
+        "woocommerce:shop.acme.com:7"
+    ]
+    shopify_id = next(
+        row["id"]
+        for row in json.loads(listed.output)
+        if row["external_id"].startswith("shopify:acme")
+    )
+    hidden = as_a("--store", "woocommerce:shop.acme.com", "errors", "show", str(shopify_id))
+    assert hidden.exit_code != 0
+    assert "acme.myshopify.com" not in hidden.output
+    scoped_audit = as_a("--store", "woocommerce:shop.acme.com", "audit")
+    assert "acme.myshopify.com" not in scoped_audit.output
+    asked = as_a("--store", "woocommerce:shop.acme.com", "--all-stores", "errors", "list")
+    assert len(json.loads(asked.output)) == 2
 
     as_b = _ops(tmp_path, shared_store, COMPANY_B)
     listed_b = as_b("errors", "list")

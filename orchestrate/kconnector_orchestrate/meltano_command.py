@@ -43,6 +43,7 @@ TENANT_NAMESPACE = "KCONNECTOR_TENANT_"
 # Variables that configure a plugin or a Meltano run: never inherited from the orchestrator.
 PLUGIN_VARIABLE_PREFIXES = ("TAP_", "TARGET_", "MAP_", "MELTANO_RUN_", "MELTANO_STATE_")
 REALM_VARIABLE = "TARGET_QUICKBOOKS_REALM_ID"
+STORE_SCOPE_VARIABLE = "KCONNECTOR_STORE"
 SHOP_VARIABLE = "TAP_SHOPIFY_ORDERS_SHOP"
 WOOCOMMERCE_URL_VARIABLE = "TAP_WOOCOMMERCE_ORDERS_URL"
 # Names whose values are credentials: registered for redaction in everything the run prints.
@@ -109,6 +110,8 @@ def tenant_environment(tenant: Tenant, environ: Mapping[str, str]) -> dict[str, 
     env.update(shared)
     env.update(own)
     env[REALM_VARIABLE] = tenant.company
+    # target-quickbooks-ops run in this environment shows this store's rows only.
+    env[STORE_SCOPE_VARIABLE] = tenant.store_key
     if tenant.platform == "shopify":
         env[SHOP_VARIABLE] = tenant.host
     else:

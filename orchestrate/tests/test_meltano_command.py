@@ -59,6 +59,7 @@ def test_a_run_gets_shared_and_its_own_variables_never_another_tenants_nor_stray
         "MAP_QUICKBOOKS_TAX_MODE": "tax_codes",
         "TARGET_QUICKBOOKS_REALM_ID": "111",
         "TAP_SHOPIFY_ORDERS_SHOP": "acme.myshopify.com",
+        "KCONNECTOR_STORE": "shopify:acme.myshopify.com",
     }
     assert "beta-refresh-token" not in env.values()
 

@@ -54,12 +54,24 @@ _ACCEPT = {"store": Resolution.ACCEPT_STORE, "quickbooks": Resolution.ACCEPT_QUI
 
 
 class Ops:
-    """The click context object: the session and the output."""
+    """The click context object: the session, the output and the store scope."""
 
-    def __init__(self, session: OpsSession, output: Output) -> None:
-        """Bind the session and the output."""
+    def __init__(self, session: OpsSession, output: Output, store: str | None = None) -> None:
+        """Bind the session and the output; `store` (`<platform>:<host>`) narrows the rows."""
         self.session = session
         self.output = output
+        self.store = store or None
+
+    def in_scope(self, external_id: str | None) -> bool:
+        """Whether a row belongs to the chosen store (every row when none is chosen).
+
+        Several stores (tenants) may write to one company: a tenant's operator sees that
+        store's dead letters, reviews and audit rows only (docs/scale-out.md). Rows of no
+        store (a token refresh) belong to the company and stay visible.
+        """
+        if self.store is None or external_id is None:
+            return True
+        return external_id.startswith(self.store + ":")
 
 
 def _setting_names() -> list[str]:
@@ -98,13 +110,29 @@ def guarded(command: Callable[P, R]) -> Callable[P, R]:
     "TARGET_QUICKBOOKS_* environment variables Meltano sets.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of tables.")
+@click.option(
+    "--store",
+    envvar="KCONNECTOR_STORE",
+    help="Only this store's dead letters, reviews and audit rows ('shopify:<shop>' or "
+    "'woocommerce:<host>'), when several stores write to the company. A scale-out tenant's "
+    "environment sets it.",
+)
+@click.option("--all-stores", is_flag=True, help="Every store of the company, despite --store.")
 @click.pass_context
-def main(ctx: click.Context, config_paths: tuple[Path, ...], *, as_json: bool) -> None:
+def main(
+    ctx: click.Context,
+    config_paths: tuple[Path, ...],
+    *,
+    as_json: bool,
+    store: str | None,
+    all_stores: bool,
+) -> None:
     """Operate K-Connector's QuickBooks sync: status, reviews, dead letters, audit, reconcile."""
 
     def open_session() -> Ops:
         config = load_config(config_paths, _setting_names())
-        return Ops(OpsSession(config), Output.create(as_json=as_json))
+        scope = None if all_stores else store
+        return Ops(OpsSession(config), Output.create(as_json=as_json), scope)
 
     ops = guarded(open_session)()
     ctx.call_on_close(ops.session.close)
@@ -199,9 +227,13 @@ def _review_json(item: ReviewItem) -> dict[str, Any]:
 @guarded
 def review_list(ops: Ops, *, show_all: bool) -> None:
     """List review items (open ones by default)."""
-    items = ops.session.store.reviews.items(
-        ops.session.realm_id, None if show_all else ReviewStatus.OPEN
-    )
+    items = [
+        item
+        for item in ops.session.store.reviews.items(
+            ops.session.realm_id, None if show_all else ReviewStatus.OPEN
+        )
+        if ops.in_scope(item.external_id)
+    ]
     if ops.output.as_json:
         ops.output.data(
             [
@@ -235,7 +267,7 @@ def review_list(ops: Ops, *, show_all: bool) -> None:
 
 def _item(ops: Ops, item_id: int) -> ReviewItem:
     item = ops.session.store.reviews.get(ops.session.realm_id, item_id)
-    if item is None:
+    if item is None or not ops.in_scope(item.external_id):
         msg = f"no review item {item_id} for company {ops.session.realm_id}"
         raise OperatorActionError(msg)
     return item
@@ -333,7 +365,11 @@ _LETTER_FIELDS = (
 @guarded
 def errors_list(ops: Ops) -> None:
     """List open dead letters."""
-    letters = ops.session.store.dead_letters.open_letters(ops.session.realm_id)
+    letters = [
+        letter
+        for letter in ops.session.store.dead_letters.open_letters(ops.session.realm_id)
+        if ops.in_scope(letter["external_id"])
+    ]
     if ops.output.as_json:
         ops.output.data([{k: letter[k] for k in _LETTER_FIELDS} for letter in letters])
         return
@@ -362,7 +398,7 @@ def errors_list(ops: Ops) -> None:
 def errors_show(ops: Ops, letter_id: int) -> None:
     """Show one dead letter with its guidance."""
     letter = ops.session.store.dead_letters.get(ops.session.realm_id, letter_id)
-    if letter is None:
+    if letter is None or not ops.in_scope(letter["external_id"]):
         msg = f"no dead letter {letter_id} for company {ops.session.realm_id}"
         raise OperatorActionError(msg)
     if ops.output.as_json:
@@ -376,12 +412,16 @@ def errors_show(ops: Ops, letter_id: int) -> None:
 def _retry(ops: Ops, letter_ids: tuple[int, ...], *, retry_all: bool) -> None:
     store, realm = ops.session.store, ops.session.realm_id
     if retry_all:
-        letters = store.dead_letters.open_letters(realm)
+        letters = [
+            letter
+            for letter in store.dead_letters.open_letters(realm)
+            if ops.in_scope(letter["external_id"])
+        ]
     else:
         letters = []
         for letter_id in letter_ids:
             letter = store.dead_letters.get(realm, letter_id)
-            if letter is None:
+            if letter is None or not ops.in_scope(letter["external_id"]):
                 msg = f"no dead letter {letter_id} for company {realm}"
                 raise OperatorActionError(msg)
             letters.append(letter)
@@ -470,18 +510,22 @@ def audit(  # noqa: PLR0913 - one keyword per filter
     limit: int,
 ) -> None:
     """Read the audit log (append-only), oldest first."""
-    rows = ops.session.store.audit.query(
-        ops.session.realm_id,
-        AuditFilter(
-            external_id=external_id,
-            outcome=outcome,
-            operation=operation,
-            entity=entity,
-            since=_moment(since),
-            until=_moment(until),
-            limit=limit,
-        ),
-    )
+    rows = [
+        row
+        for row in ops.session.store.audit.query(
+            ops.session.realm_id,
+            AuditFilter(
+                external_id=external_id,
+                outcome=outcome,
+                operation=operation,
+                entity=entity,
+                since=_moment(since),
+                until=_moment(until),
+                limit=limit,
+            ),
+        )
+        if ops.in_scope(row["external_id"])
+    ]
     if ops.output.as_json:
         ops.output.data(rows)
         return
