@@ -419,3 +419,30 @@ def test_a_process_of_the_previous_version_still_writes_to_a_database_at_head(da
     finally:
         store.close()
         engine.dispose()
+
+
+def test_order_documents_are_exactly_the_order_prefix(store_factory, realm):
+    store = store_factory()
+    ids = ["o:1#invoice", "o:1#payment:t1", "o:1$x", "o:10#invoice", "o:1", "o:_1#invoice"]
+    store.ledger.put_many(
+        LedgerEntry(realm, external_id, "Invoice", str(n), "0", "h", LedgerStatus.ACTIVE)
+        for n, external_id in enumerate(ids)
+    )
+
+    found = {e.external_id for e in store.ledger.order_documents(realm, ["o:1", "o:_1"])}
+
+    assert found == {"o:1#invoice", "o:1#payment:t1", "o:_1#invoice"}
+
+
+def test_a_payment_bumps_the_sync_token_of_the_invoice_it_applies_to(store_factory, realm):
+    store = store_factory()
+    invoice = LedgerEntry(
+        realm, "o:1#invoice", "Invoice", "7", "2", "h", LedgerStatus.ACTIVE, snapshot={"Id": "7"}
+    )
+    store.ledger.put_many([invoice])
+
+    store.ledger.bump_sync_tokens(realm, [("Invoice", "7"), ("Invoice", "7"), ("Invoice", "8")])
+
+    got = store.ledger.get(realm, "o:1#invoice")
+    assert got is not None
+    assert (got.sync_token, (got.snapshot or {}).get("SyncToken")) == ("4", "4")

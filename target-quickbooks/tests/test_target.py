@@ -61,9 +61,10 @@ def test_system_error_mid_run_emits_no_state_and_calls_the_alert_hook(  # noqa: 
     config = make_config(alert_command=alert_command(alert_file))
     deliver_wave = DeliveryEngine._deliver_wave
 
-    def deliver_then_disconnect(self, documents):
-        deliver_wave(self, documents)
+    def deliver_then_disconnect(self, *args, **kwargs):
+        held = deliver_wave(self, *args, **kwargs)
         emulator.tokens.revoke_realm(mapped.realm)  # the user disconnects the app mid-run
+        return held
 
     monkeypatch.setattr(DeliveryEngine, "_deliver_wave", deliver_then_disconnect)
     records = [("customers", mapped.customer(1))] + [
