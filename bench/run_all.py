@@ -48,6 +48,7 @@ HEADLINES = {
     "shopify_emulator_memory": r"^(before|after|ratio) ",
     "tap_shopify_resume": r"^(paged|bulk) ",
     "tap_woocommerce_requests": r"^\| with|^\| without",
+    "bench_scale_out": r"^(companies \d+|  429 answers)",
 }
 TAIL_LINES = 4
 
