@@ -19,17 +19,18 @@ from typing import TYPE_CHECKING, Any
 
 from graphql import GraphQLError, execute_sync, parse, validate
 from starlette.applications import Starlette
-from starlette.concurrency import run_in_threadpool
-from starlette.responses import JSONResponse, Response
+from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
+from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from kconnector_sandbox.faults import FaultInjector, FaultKind
 from kconnector_sandbox.runner import abort_connection
 from kconnector_sandbox.shopify.admin_api import AdminApi
 from kconnector_sandbox.shopify.bulk import (
+    BULK_SLICE,
     CONNECTION_IN_LIST,
     BulkFailure,
-    BulkOperationRecord,
+    BulkResult,
     connection_in_list,
     flatten,
     view,
@@ -412,38 +413,46 @@ class ShopifyEmulator:
                     {"field": ["query"], "message": CONNECTION_IN_LIST, "code": "INVALID"}
                 ],
             }
-        context = RequestContext(
-            shop=shop, api_version=version, download_base=download_base, bulk=True
-        )
-        result = execute_sync(
-            self.schema, document, context_value=context, field_resolver=FIELD_RESOLVER
-        )
-        if result.errors or not isinstance(result.data, dict):
-            message = result.errors[0].message if result.errors else "no data"
-            return {
-                "bulkOperation": None,
-                "userErrors": [
-                    {
-                        "field": ["query"],
-                        "message": f"Invalid bulk query: {message}",
-                        "code": "INVALID",
-                    }
-                ],
-            }
-        rows, roots = flatten(result.data)
+        result = BulkResult()
+        start = 0
+        while True:  # a slice of the root orders at a time: never the whole result in memory
+            context = RequestContext(
+                shop=shop,
+                api_version=version,
+                download_base=download_base,
+                bulk=True,
+                bulk_slice=(start, start + BULK_SLICE),
+            )
+            executed = execute_sync(
+                self.schema, document, context_value=context, field_resolver=FIELD_RESOLVER
+            )
+            if executed.errors or not isinstance(executed.data, dict):
+                message = executed.errors[0].message if executed.errors else "no data"
+                return {
+                    "bulkOperation": None,
+                    "userErrors": [
+                        {
+                            "field": ["query"],
+                            "message": f"Invalid bulk query: {message}",
+                            "code": "INVALID",
+                        }
+                    ],
+                }
+            result.add(*flatten(executed.data))
+            start += BULK_SLICE
+            if context.bulk_matched is None or start >= context.bulk_matched:
+                break
         # The run's clock starts once its snapshot is taken: however long building the
         # snapshot took, the operation then runs for its modelled duration.
         now = self.clock.monotonic()
         with self._bulk_lock, shop.lock:
             self._bulk_ids += 1
-            record = BulkOperationRecord.of_rows(
+            record = result.record(
                 legacy_id=self._bulk_ids,
                 query=bulk_query,
                 created_at=self.clock.now(),
                 started=now,
-                duration=(1.0 + len(rows) / 1000) / max(self.options.time_scale, 1e-9),
-                rows=rows,
-                root_count=roots,
+                duration=(1.0 + result.object_count / 1000) / max(self.options.time_scale, 1e-9),
                 failure=shop.next_bulk_failure,
             )
             shop.next_bulk_failure = BulkFailure.NONE
@@ -466,5 +475,8 @@ class ShopifyEmulator:
             if str(record.legacy_id) == legacy and record.done(now):
                 failed = record.failure is not BulkFailure.NONE
                 if partial == failed:
-                    return Response(record.jsonl(partial=partial), media_type="application/jsonl")
+                    return StreamingResponse(
+                        iterate_in_threadpool(record.jsonl_chunks(partial=partial)),
+                        media_type="application/jsonl",
+                    )
         return Response(status_code=404)

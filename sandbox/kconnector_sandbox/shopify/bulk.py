@@ -39,6 +39,8 @@ from graphql import (
 from kconnector_sandbox.shopify.model import gid
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from graphql import DocumentNode, GraphQLSchema
 
 # Shopify refuses a bulk query that selects a connection inside a list field (e.g.
@@ -173,6 +175,57 @@ def connection_in_list(schema: GraphQLSchema, document: DocumentNode) -> str | N
 
 
 URL_LIFETIME = timedelta(days=7)
+BULK_SLICE = 500  # root orders executed at a time by a bulk run
+
+
+class BulkResult:
+    """A bulk run's JSONL, compressed as its slices arrive (the rows are never all held)."""
+
+    def __init__(self) -> None:
+        """Empty."""
+        self._compressor = zlib.compressobj(1)
+        self._chunks: list[bytes] = []
+        self.object_count = 0
+        self.root_count = 0
+        self.file_size = 0
+
+    def add(self, rows: list[dict[str, Any]], roots: int) -> None:
+        """Append one slice's rows."""
+        body = b"".join(jsonl_lines(rows))
+        self._chunks.append(self._compressor.compress(body))
+        self.object_count += len(rows)
+        self.root_count += roots
+        self.file_size += len(body)
+
+    def record(  # noqa: PLR0913 - one field each
+        self,
+        *,
+        legacy_id: int,
+        query: str,
+        created_at: datetime,
+        started: float,
+        duration: float,
+        failure: BulkFailure,
+    ) -> BulkOperationRecord:
+        """The operation whose result this is (a failed one keeps the first half as partial)."""
+        result = b"".join([*self._chunks, self._compressor.flush()])
+        partial = b""
+        if failure is not BulkFailure.NONE:
+            lines = zlib.decompress(result).splitlines(keepends=True)
+            partial = zlib.compress(b"".join(lines[: len(lines) // 2]), 1)
+        return BulkOperationRecord(
+            legacy_id=legacy_id,
+            query=query,
+            created_at=created_at,
+            started=started,
+            duration=duration,
+            object_count=self.object_count,
+            root_count=self.root_count,
+            failure=failure,
+            result=result,
+            partial_result=partial,
+            file_size=self.file_size,
+        )
 
 
 def jsonl_lines(rows: list[dict[str, Any]]) -> list[bytes]:
@@ -241,6 +294,18 @@ class BulkOperationRecord:
     def jsonl(self, *, partial: bool = False) -> bytes:
         """The result file (or the first half of it for a failed run)."""
         return zlib.decompress(self.partial_result if partial else self.result)
+
+    def jsonl_chunks(self, *, partial: bool = False, size: int = 1 << 20) -> Iterator[bytes]:
+        """The result file in pieces (a download never holds the whole file uncompressed)."""
+        body = self.partial_result if partial else self.result
+        decompressor = zlib.decompressobj()
+        for offset in range(0, len(body), size):
+            piece = decompressor.decompress(body[offset : offset + size])
+            if piece:
+                yield piece
+        rest = decompressor.flush()
+        if rest:
+            yield rest
 
 
 @dataclass(frozen=True)

@@ -58,6 +58,11 @@ class RequestContext:
     bulk: bool = False  # a bulk run: connections ignore first/after and return everything
     warnings: list[dict[str, Any]] = field(default_factory=list)
     run_bulk: Callable[[str], dict[str, Any]] | None = None
+    # A bulk run over many orders is executed a slice of the root `orders` at a time (so that
+    # the result of a 100,000-order shop is never all in memory): the slice asked for, and how
+    # many orders matched (set by the resolver; None when the query has no root `orders`).
+    bulk_slice: tuple[int, int] | None = None
+    bulk_matched: int | None = None
 
 
 def _snake(name: str) -> str:
@@ -236,6 +241,10 @@ class _SortKeys(SequenceABC[Any]):
     def __len__(self) -> int:
         return len(self._summaries)
 
+    def part(self, start: int, stop: int) -> _SortKeys:
+        """Keys `start` to `stop`."""
+        return _SortKeys(self._summaries[start:stop], self._sort)
+
     @overload
     def __getitem__(self, index: int) -> Any: ...  # noqa: ANN401 - a sort key
     @overload
@@ -255,6 +264,10 @@ class _BuiltOrders(SequenceABC[Order]):
 
     def __len__(self) -> int:
         return len(self._summaries)
+
+    def part(self, start: int, stop: int) -> _BuiltOrders:
+        """Orders `start` to `stop`."""
+        return _BuiltOrders(self._shop, self._summaries[start:stop])
 
     @overload
     def __getitem__(self, index: int) -> Order: ...
@@ -276,6 +289,10 @@ class _Listing:
 
     orders: _BuiltOrders
     keys: _SortKeys
+
+    def part(self, start: int, stop: int) -> _Listing:
+        """Orders `start` to `stop` of the listing (a bulk run's slice)."""
+        return _Listing(self.orders.part(start, stop), self.keys.part(start, stop))
 
 
 def _order_listing(context: RequestContext, query: str | None, sort_key: str) -> _Listing:
@@ -310,6 +327,10 @@ def _resolve_orders(_root: object, info: GraphQLResolveInfo, **args: Any) -> dic
     context = _context(info)
     _require_orders_scope(context, "orders")
     listing = _order_listing(context, args.get("query"), args.get("sortKey") or "ID")
+    if context.bulk and context.bulk_slice is not None:
+        context.bulk_matched = len(listing.keys)
+        start, stop = context.bulk_slice
+        listing = listing.part(start, stop)
     return paginate(listing.orders, listing.keys, args, bulk=context.bulk, cap=PAGINATION_CAP)
 
 

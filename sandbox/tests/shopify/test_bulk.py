@@ -147,3 +147,25 @@ def test_url_expires_seven_days_after_the_operation_completed() -> None:
     assert record.jsonl().count(b"\n") == fresh.object_count == 2
     stale = view(record, 20.0, "http://x", completed + timedelta(days=7))
     assert (stale.status, stale.url) == ("EXPIRED", None)
+
+
+def test_bulk_run_executed_in_slices_writes_every_order_once_in_order(served, monkeypatch):
+    # Executed 7 root orders at a time (500 by default): the result never all in memory.
+    monkeypatch.setattr("kconnector_sandbox.shopify.app.BULK_SLICE", 7)
+    query = BULK_QUERY.replace("orders {", "orders(sortKey: UPDATED_AT) {", 1)
+    served.gql(RUN, {"q": query})
+    done = _wait(served)
+    assert done["status"] == "COMPLETED"
+    rows = [json.loads(line) for line in requests.get(done["url"], timeout=10).text.splitlines()]
+    orders = [r["id"] for r in rows if "__parentId" not in r]
+    expected = sorted(
+        served.shop.orders.values(), key=lambda o: (o.updated_at, o.legacy_resource_id)
+    )
+    assert orders == [o.id for o in expected]
+    assert len(rows) == int(done["objectCount"])
+    parents = set()
+    for row in rows:
+        if "__parentId" in row:
+            assert row["__parentId"] in parents
+        else:
+            parents.add(row["id"])
