@@ -9,7 +9,8 @@ What it does (all on loopback, nothing outside this machine):
 1. Serves the three emulators in this process (`tests/meltano_sandbox.Sandbox`): N/2 orders in
    the Shopify US shop and N/2 in the WooCommerce store, QuickBooks at `--time-scale` (60: its
    one-minute windows last one second) with `--qbo-faults` (20 % by default: 429, 500, 502, 503,
-   connection resets, timeouts after commit) and the stores with `--store-faults` (5 %).
+   connection resets, timeouts after commit) and the stores with `--store-faults` (5 %). The
+   QuickBooks company gets its one-time setup (the "Gift Card" item), as a bookkeeper's does.
 2. Runs `meltano run shopify-to-quickbooks` then `woocommerce-to-quickbooks` as subprocesses in
    their own process group, and kills the whole group with SIGKILL K times (seeded), each time
    once QuickBooks holds a random number of new documents of that job; each kill is followed by a
@@ -29,7 +30,11 @@ What it does (all on loopback, nothing outside this machine):
    and tax equal to the store's to the cent, the edits handled as docs/conflicts.md says, every
    dead letter with an error class and guidance, no secret in any log or table, and no client
    protocol problem in the QuickBooks emulator's strict report (docs/sandbox-qbo.md, "Strict
-   report"). Prints the figures and exits 0 only when every check holds.
+   report"). Payouts: every paid payout of both stores (Shopify Payments' own, WooCommerce's
+   estimate per gateway and store-local day, tests/store_payouts.py) has exactly one Deposit,
+   counted by its marker in QuickBooks and by external id in the target's ledger (the same
+   QuickBooks Id), with TotalAmt = the payout's net; a failed or scheduled payout has none.
+   Prints the figures and exits 0 only when every check holds.
 
 The target's retry backoff and client-side rate-limit window are divided by the time scale like
 the emulator's windows (`min_backoff_seconds`, `max_backoff_seconds`, `rate_limit_window_seconds`,
@@ -72,6 +77,11 @@ from meltano_sandbox import (  # noqa: E402 - the harness lives beside the end-t
     Sandbox,
     ensure_plugins_installed,
 )
+from store_payouts import (  # noqa: E402 - beside the end-to-end tests too
+    cents,
+    shopify_payouts,
+    woocommerce_payouts,
+)
 
 if TYPE_CHECKING:
     import subprocess
@@ -98,6 +108,7 @@ CHECK_UNTOUCHED = "fields only the bookkeeper changed kept"
 CHECK_DEAD_LETTERS = "dead letters carry an error class and guidance"
 CHECK_SECRETS = "no secret in logs or tables"
 CHECK_PROTOCOL = "no client protocol problem in the QuickBooks strict report"
+CHECK_PAYOUTS = "exactly one Deposit per paid payout, its total the payout's net"
 ADMIN_TIMEOUT = 60
 
 
@@ -953,6 +964,8 @@ def run_chaos(config: ChaosConfig) -> ChaosResult:
     )
     sandbox.start()
     try:
+        add_gift_card_item(sandbox)
+        paid_at_start = paid_shopify_payouts(sandbox)
         project = MeltanoProject(
             sandbox=sandbox, work=work, extra_env=target_env(config), private_run_dir=True
         )
@@ -977,6 +990,10 @@ def run_chaos(config: ChaosConfig) -> ChaosResult:
         checker = Checker(sandbox, project.target_database, editor.cases, result)
         checker.check()
         checker.check_secrets(secrets, [a.log for a in runner.attempts])
+        payout_problems, result.figures["payouts"] = check_payouts(
+            sandbox, project.target_database, paid_at_start
+        )
+        result.record(CHECK_PAYOUTS, payout_problems)
         problems = sandbox.qbo_strict_report()
         result.figures["client protocol problems"] = len(problems)
         result.record(
@@ -1001,6 +1018,105 @@ def run_chaos(config: ChaosConfig) -> ChaosResult:
     finally:
         sandbox.stop()
     return result
+
+
+def add_gift_card_item(sandbox: Sandbox) -> None:
+    """The bookkeeper's one-time setup: the item for gift cards sold, on the liability account.
+
+    docs/mapping.md, "Setup in QuickBooks": without it their orders, and the payouts clearing
+    them, are set aside.
+    """
+    company = sandbox.emulators["qbo"].realms[US_REALM]
+    (account,) = [a for a in company.documents("Account") if a["Name"] == "Gift Card Liability"]
+    company.create(
+        "Item",
+        {"Name": "Gift Card", "Type": "Service", "IncomeAccountRef": {"value": account["Id"]}},
+    )
+
+
+def paid_shopify_payouts(sandbox: Sandbox) -> dict[str, Decimal]:
+    """The shop's PAID payouts and their nets, as the shop lists them now."""
+    return {
+        key: payout.net
+        for key, payout in shopify_payouts(sandbox.url("shopify"), SHOP).items()
+        if payout.status == "PAID"
+    }
+
+
+def expected_payout_nets(
+    sandbox: Sandbox, paid_at_start: dict[str, Decimal]
+) -> dict[str, Decimal | None]:
+    """Every store payout by canonical id: its net when paid, None when it has no Deposit.
+
+    Shopify: the payouts the shop lists (PAID: a Deposit; FAILED, SCHEDULED: none). A payout
+    already paid when the run started keeps the net it had then: Shopify never changes a paid
+    payout (a later refund or edit is a balance transaction of a later payout), while the
+    emulator derives its ledger from the orders as they are now, so the chaos's quantity edit
+    of a paid order would rewrite an old payout's charge. WooCommerce: the estimate per
+    (gateway, store-local day), from the store's orders and refunds (tests/store_payouts.py);
+    every seeded day is older than the payout delay, so all are paid.
+    """
+    expected: dict[str, Decimal | None] = {
+        key: paid_at_start.get(key, payout.net) if payout.status == "PAID" else None
+        for key, payout in shopify_payouts(sandbox.url("shopify"), SHOP).items()
+    }
+    host = sandbox.url("woocommerce").split("://", 1)[1].rsplit(":", 1)[0]
+    for (gateway, day), payout in woocommerce_payouts(sandbox.emulators["woocommerce"]).items():
+        expected[f"woocommerce:{host}:{gateway}-{day.isoformat()}"] = payout.net
+    return expected
+
+
+def check_payouts(
+    sandbox: Sandbox, database: Path, paid_at_start: dict[str, Decimal]
+) -> tuple[list[str], dict[str, int]]:
+    """One Deposit per paid payout, by marker in QuickBooks and by external id in the ledger.
+
+    Returns:
+        The problems, and the figures (payouts, Deposits).
+    """
+    by_marker: dict[str, list[dict[str, Any]]] = {}
+    for deposit in qbo_entities(sandbox, "Deposit"):
+        match = MARKER.search(str(deposit.get("PrivateNote") or ""))
+        key = match["external_id"].split("#", 1)[0] if match else f"Deposit {deposit['Id']}"
+        by_marker.setdefault(key, []).append(deposit)
+    ledger: dict[str, list[str]] = {}
+    for row in target_rows(database, "ledger"):
+        if row["entity"] == "Deposit" and row["status"] == "active":
+            ledger.setdefault(str(row["external_id"]).split("#", 1)[0], []).append(row["qbo_id"])
+    expected = expected_payout_nets(sandbox, paid_at_start)
+    problems = payout_deposit_problems(expected, by_marker, ledger)
+    figures = {
+        "paid payouts": sum(1 for net in expected.values() if net is not None),
+        "payouts without a Deposit (failed, scheduled)": sum(
+            1 for net in expected.values() if net is None
+        ),
+        "Deposits": sum(len(found) for found in by_marker.values()),
+    }
+    return problems, figures
+
+
+def payout_deposit_problems(
+    expected: dict[str, Decimal | None],
+    by_marker: dict[str, list[dict[str, Any]]],
+    ledger: dict[str, list[str]],
+) -> list[str]:
+    """Each payout against QuickBooks' Deposits (by marker) and the ledger's (by external id)."""
+    problems: list[str] = []
+    for key, net in sorted(expected.items()):
+        booked = by_marker.get(key, [])
+        recorded = ledger.get(key, [])
+        wanted = 0 if net is None else 1
+        if len(booked) != wanted or len(recorded) != wanted:
+            problems.append(f"{key}: {len(booked)} Deposits, {len(recorded)} in the ledger")
+            continue
+        if booked and [str(booked[0]["Id"])] != [str(qbo_id) for qbo_id in recorded]:
+            problems.append(f"{key}: the ledger names Deposit {recorded}, QuickBooks holds one")
+        if booked and cents(booked[0]["TotalAmt"]) != net:
+            problems.append(f"{key}: Deposit {booked[0]['TotalAmt']} != payout net {net}")
+    problems.extend(
+        f"{key}: a Deposit of no store payout" for key in sorted(set(by_marker) - set(expected))
+    )
+    return problems
 
 
 def print_result(result: ChaosResult) -> None:

@@ -147,3 +147,37 @@ def test_a_total_one_cent_off_the_store_is_unreconciled():
     off = {"TotalAmt": chaos.Decimal("108.24"), "TxnTaxDetail": {"TotalTax": chaos.Decimal("8.25")}}
     assert chaos.Checker._totals_problem(exact, order, None) is None
     assert chaos.Checker._totals_problem(off, order, None) == "TotalAmt 108.24 != 108.25"
+
+
+def test_every_paid_payout_has_exactly_one_deposit_totalling_its_net(result):
+    # Shopify Payments payouts (one of them failed: no Deposit) and WooCommerce's estimates, by
+    # the Deposit's marker in QuickBooks and by external id in the ledger, through kills and faults.
+    assert result.checks[chaos.CHECK_PAYOUTS] == []
+    payouts = result.figures["payouts"]
+    assert payouts["paid payouts"] > 0
+    assert payouts["payouts without a Deposit (failed, scheduled)"] > 0
+    assert payouts["Deposits"] == payouts["paid payouts"]
+
+
+def test_a_second_deposit_for_a_payout_or_one_cent_off_its_net_is_reported():
+    net = chaos.Decimal("90.00")
+    deposit = {"Id": "7", "TotalAmt": 90.0}
+    expected = {"shopify:s:1": net, "shopify:s:2": None}
+    assert (
+        chaos.payout_deposit_problems(expected, {"shopify:s:1": [deposit]}, {"shopify:s:1": ["7"]})
+        == []
+    )
+    twice = chaos.payout_deposit_problems(
+        expected, {"shopify:s:1": [deposit, {**deposit, "Id": "8"}]}, {"shopify:s:1": ["7"]}
+    )
+    assert twice == ["shopify:s:1: 2 Deposits, 1 in the ledger"]
+    off = chaos.payout_deposit_problems(
+        expected, {"shopify:s:1": [{**deposit, "TotalAmt": 89.99}]}, {"shopify:s:1": ["7"]}
+    )
+    assert off == ["shopify:s:1: Deposit 89.99 != payout net 90.00"]
+    failed = chaos.payout_deposit_problems(
+        expected,
+        {"shopify:s:1": [deposit], "shopify:s:2": [{**deposit, "Id": "9"}]},
+        {"shopify:s:1": ["7"], "shopify:s:2": ["9"]},
+    )
+    assert failed == ["shopify:s:2: 1 Deposits, 1 in the ledger"]
