@@ -1,7 +1,9 @@
 """End to end, real time: store webhooks alone bring orders to QuickBooks (no scheduled run).
 
-The emulators deliver signed webhooks to a real `kconnector-realtime serve` process, which stores
-them and runs the store's job (`meltano run`, narrow window) per store. One round, built once for
+The webhooks are registered as an operator does (`subscriptions`: Shopify's GraphQL
+webhookSubscriptionCreate, WooCommerce's POST /wc/v3/webhooks and its ping); the emulators deliver
+them signed to a real `kconnector-realtime serve` process, which stores them and runs the store's
+job (`meltano run`, narrow window) per store. One round, built once for
 the module: an order created, edited and refunded in Shopify, an order created in WooCommerce, a
 forged delivery and one delivery sent 5 times. Each `meltano run` costs tens of seconds on a busy
 machine, so the round is made of as few runs as the behaviour allows: the Shopify events coalesce
@@ -20,6 +22,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -38,11 +41,18 @@ from meltano_sandbox import (
     ensure_plugins_installed,
 )
 
+from kconnector_realtime.subscriptions import ShopifySubscriptions, WooCommerceSubscriptions
+from kconnector_sandbox.shopify.webhook_subscriptions import APP_CLIENT_SECRET
+
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
 
+# The module's round is built once by the first test's setup: plugin install, a Meltano system
+# database, then real `meltano run`s, which take minutes together on a loaded 2-core machine.
+pytestmark = pytest.mark.timeout(900)
+
 RECEIVER = ROOT / ".venv" / "bin" / "kconnector-realtime"
-SHOPIFY_SECRET = "shpss_e2e_realtime_0123456789abcdef"
+SHOPIFY_SECRET = APP_CLIENT_SECRET  # the sandbox app's: signs API-created subscriptions
 WOO_SECRET = "wc_e2e_realtime_webhook_secret"
 VERIFIER = "intuit_e2e_realtime_verifier_token"
 WAIT_SECONDS = 240  # a `meltano run` alone takes a minute on a loaded 2-core machine
@@ -167,31 +177,31 @@ def receiver(sandbox: Sandbox, tmp_path_factory: pytest.TempPathFactory) -> Iter
     project = MeltanoProject(sandbox=sandbox, work=work, private_run_dir=True)
     running = Receiver(project, work)
     running.start()
-    requests.post(
-        f"{sandbox.url('shopify')}/__admin/webhooks",
-        json={
-            "shop": SHOP,
-            "address": f"{running.url}/webhooks/shopify",
-            "secret": SHOPIFY_SECRET,
-        },
-        timeout=30,
-    ).raise_for_status()
-    requests.post(
-        f"{sandbox.url('woocommerce')}/__admin/webhooks",
-        json={"delivery_url": f"{running.url}/webhooks/woocommerce", "secret": WOO_SECRET},
-        timeout=30,
-    ).raise_for_status()
+    # Registered as an operator does (`kconnector-realtime subscriptions register`): Shopify's
+    # GraphQL webhookSubscriptionCreate, WooCommerce's POST /wc/v3/webhooks (with its ping).
+    shopify = sandbox.emulators["shopify"].shop(SHOP).profile
+    ShopifySubscriptions(
+        f"{sandbox.url('shopify')}/shops/{SHOP}", shopify.access_token, requests.Session()
+    ).register(f"{running.url}/webhooks/shopify")
+    key = sandbox.emulators["woocommerce"].demo_key
+    WooCommerceSubscriptions(
+        sandbox.url("woocommerce"), key.consumer_key, key.consumer_secret, requests.Session()
+    ).register(f"{running.url}/webhooks/woocommerce", WOO_SECRET)
     yield running
     running.stop()
 
 
-def _documents(sandbox: Sandbox, doc_number: str) -> list[dict[str, Any]]:
+def _entity_documents(sandbox: Sandbox, doc_number: str) -> list[tuple[str, dict[str, Any]]]:
     return [
-        document
+        (entity, document)
         for entity in PRIMARY
         for document in sandbox.qbo_documents(entity)
         if document.get("DocNumber") == doc_number
     ]
+
+
+def _documents(sandbox: Sandbox, doc_number: str) -> list[dict[str, Any]]:
+    return [document for _entity, document in _entity_documents(sandbox, doc_number)]
 
 
 def _refunds(sandbox: Sandbox) -> set[str]:
@@ -298,3 +308,43 @@ def test_the_same_delivery_sent_five_times_leads_to_one_run(round_: Round) -> No
     assert round_.replay_statuses == [200] * 5
     assert round_.runs_after_replays == round_.runs_after_round
     assert round_.health["queue"]["duplicate"] >= 4
+
+
+@pytest.fixture(scope="module")
+def quickbooks_edit(sandbox: Sandbox, receiver: Receiver, round_: Round) -> str:
+    """A bookkeeper raises a price in QuickBooks on a document K-Connector wrote; the log after."""
+    qbo = sandbox.url("qbo")
+    requests.post(
+        f"{qbo}/__admin/webhooks",
+        json={"url": f"{receiver.url}/webhooks/quickbooks", "verifier_token": VERIFIER},
+        timeout=30,
+    ).raise_for_status()
+    (entity, document), *_ = _entity_documents(sandbox, round_.shopify_number)
+    lines = [
+        dict(line) for line in document["Line"] if line.get("DetailType") != "SubTotalLineDetail"
+    ]
+    sales = next(line for line in lines if line.get("DetailType") == "SalesItemLineDetail")
+    detail = dict(sales["SalesItemLineDetail"])
+    detail["UnitPrice"] = float(Decimal(str(detail["UnitPrice"])) + 1)
+    sales["SalesItemLineDetail"] = detail
+    sales["Amount"] = float(Decimal(str(detail["UnitPrice"])) * Decimal(str(detail["Qty"])))
+    runs_before = receiver.health()["counters"]["runs_started"]
+    requests.post(
+        f"{qbo}/__admin/realms/{US_REALM}/edit/{entity}/{document['Id']}",
+        json={"Line": lines},
+        timeout=30,
+    ).raise_for_status()
+    _wait(
+        lambda: receiver.health()["counters"]["runs_started"] > runs_before, WAIT_SECONDS, receiver
+    )
+    time.sleep(DEBOUNCE_SECONDS)
+    _wait(receiver.idle, WAIT_SECONDS, receiver)
+    return receiver.log_path.read_text(errors="replace")
+
+
+def test_a_bookkeepers_edit_in_quickbooks_runs_the_conflict_check_promptly(
+    quickbooks_edit: str,
+) -> None:
+    # QuickBooks' CloudEvent -> the receiver -> reconcile of that day, which finds the edit.
+    assert "kind=quickbooks" in quickbooks_edit
+    assert "event=quickbooks_edit_differs" in quickbooks_edit
