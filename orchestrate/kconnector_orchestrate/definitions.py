@@ -297,6 +297,9 @@ def build_definitions(
         schedules=schedules,
         sensors=sensors,
         resources={"pipes_subprocess_client": dg.PipesSubprocessClient()},
+        # One step per run, whose work is the `meltano run` subprocess: a step process of its own
+        # (the multiprocess executor) would only add a Python start-up per run.
+        executor=dg.in_process_executor,
     )
 
 

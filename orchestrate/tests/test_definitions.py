@@ -150,6 +150,7 @@ def test_each_enabled_tenant_has_an_asset_a_job_and_a_schedule_in_its_companys_p
         assert node.pools == {f"quickbooks-company-{tenant.company}"}
         job = defs.resolve_job_def(job_name(tenant))
         assert job.tags["kconnector/quickbooks-company"] == tenant.company
+        assert job.executor_def.name == "in_process"
     assert not graph.has(asset_key(tenants.by_name("old")))
 
 
