@@ -173,7 +173,9 @@ def _check_identity(tenant: Tenant, values: Mapping[str, str], scope: str) -> No
         raise TenantEnvironmentError(msg)
     url = values.get(WOOCOMMERCE_URL_VARIABLE)
     if tenant.platform == "woocommerce" and url is not None:
-        host = urlsplit(url).netloc.rsplit("@", 1)[-1].lower()
+        parts = urlsplit(url)
+        # The tap's own store name: host (no port) and path (kept for a store in a folder).
+        host = ((parts.hostname or "") + parts.path.rstrip("/")).lower()
         if host != tenant.host:
             msg = (
                 f"tenant {tenant.name}: {prefix}{WOOCOMMERCE_URL_VARIABLE} points at "

@@ -36,7 +36,9 @@ FILE_VERSION = 1
 PLATFORMS = ("shopify", "woocommerce")
 # The store key is the real-time receiver's (kconnector_realtime.queue): "<platform>:<host>".
 _NAME = re.compile(r"^[a-z][a-z0-9-]{0,39}$")
-_HOST = re.compile(r"^[A-Za-z0-9.-]+(:[0-9]{1,5})?$")
+# A host as the taps name the store in every record's id: no port; a WooCommerce store may sit
+# under a path (`shop.example.com/store`), as its tap keeps it.
+_HOST = re.compile(r"^[A-Za-z0-9.-]+(/[A-Za-z0-9._~-]+)*$")
 # QuickBooks realm ids are decimal digits (Intuit's "realmId", the company id).
 _REALM = re.compile(r"^[0-9]{1,32}$")
 # Five-field cron, as Dagster schedules read it.
@@ -316,6 +318,13 @@ def _store(where: str, store: Any, problems: list[str]) -> tuple[str | None, str
         problems.append(f"{where}.store: {store!r} {hint}")
         return None, None
     platform, host = store.split(":", 1)
+    if platform in PLATFORMS and re.match(r"^[^/]+:[0-9]+", host):
+        problems.append(
+            f"{where}.store: {store!r}: name the store by its host without the port, as the "
+            "tap names it in every record's id (e.g. 'woocommerce:127.0.0.1'); give the URL "
+            "with its port in the tenant's TAP_WOOCOMMERCE_ORDERS_URL variable"
+        )
+        return None, None
     if platform not in PLATFORMS or not _HOST.match(host):
         problems.append(f"{where}.store: {store!r} {hint}")
         return None, None
@@ -324,6 +333,9 @@ def _store(where: str, store: Any, problems: list[str]) -> tuple[str | None, str
             f"{where}.store: {store!r}: a Shopify store is named by its myshopify.com domain "
             "(Shopify admin, Settings > Domains), e.g. 'shopify:acme.myshopify.com'"
         )
+        return None, None
+    if platform == "shopify" and "/" in host:
+        problems.append(f"{where}.store: {store!r} {hint}")
         return None, None
     return platform, host.lower()
 

@@ -68,6 +68,11 @@ def test_a_woocommerce_tenant_reads_its_store_over_https_unless_its_url_is_given
     assert tenant_environment(SHOP, {})["TAP_WOOCOMMERCE_ORDERS_URL"] == "https://shop.acme.com"
     given = {"KCONNECTOR_TENANT_ACME_SHOP__TAP_WOOCOMMERCE_ORDERS_URL": "https://shop.acme.com/"}
     assert tenant_environment(SHOP, given)["TAP_WOOCOMMERCE_ORDERS_URL"] == "https://shop.acme.com/"
+    # A port (a test server) is part of the URL, not of the store's name.
+    local = {"KCONNECTOR_TENANT_ACME_SHOP__TAP_WOOCOMMERCE_ORDERS_URL": "http://shop.acme.com:8703"}
+    assert (
+        tenant_environment(SHOP, local)["TAP_WOOCOMMERCE_ORDERS_URL"] == "http://shop.acme.com:8703"
+    )
 
 
 @pytest.mark.parametrize(

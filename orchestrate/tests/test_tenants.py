@@ -115,6 +115,19 @@ tenants:
     assert any("(a).name: used twice" in p for p in problems)
 
 
+def test_a_store_named_with_its_port_is_refused_with_where_the_port_goes():
+    problems = _problems(
+        'version: 1\ntenants:\n  - {name: w, store: "woocommerce:127.0.0.1:8703", company: "1"}\n'
+    )
+    assert "without the port, as the tap names it" in problems[0]
+    assert "TAP_WOOCOMMERCE_ORDERS_URL" in problems[0]
+    store = parse_tenants(
+        "version: 1\ntenants:\n"
+        '  - {name: w, store: "woocommerce:Shop.Example.com/store", company: "1"}\n'
+    ).tenants[0]
+    assert store.store_key == "woocommerce:shop.example.com/store"
+
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
