@@ -80,7 +80,8 @@ def tenants_for(store_key: str, tenants: Tenants) -> list[Tenant]:
     if store_key.startswith(QUICKBOOKS_PREFIX):
         realm = store_key.removeprefix(QUICKBOOKS_PREFIX)
         return [t for t in tenants.enabled() if t.company == realm]
-    return tenants.by_store(store_key)
+    # The receiver keys a store by its bare host; a WooCommerce tenant's store may add a folder.
+    return [t for t in tenants.enabled() if t.store_key.split("/", 1)[0] == store_key]
 
 
 def evaluate(
