@@ -309,4 +309,7 @@ def load_definitions(environ: Mapping[str, str] | None = None) -> dg.Definitions
     return build_definitions(load_tenants(settings.tenants_file), settings)
 
 
-defs = load_definitions()
+@dg.definitions
+def defs() -> dg.Definitions:
+    """The code location's definitions, read when Dagster loads it (not at import)."""
+    return load_definitions()
