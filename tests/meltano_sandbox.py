@@ -121,10 +121,10 @@ class MeltanoProject:
     work: Path
     extra_env: dict[str, str] = field(default_factory=dict)
     # Meltano writes each run's plugin config and catalog under `.meltano/run/<plugin>/` with
-    # fixed names, so two runs of this project at once (another test, a demo) can delete each
-    # other's files. True: this project's runs get a `.meltano` of their own under `work`, with
-    # the installed plugins linked in.
-    private_run_dir: bool = False
+    # fixed names, so two runs of this project at once (another test on another pytest-xdist
+    # worker, a demo) can delete each other's files. True (the default): this project's runs get a
+    # `.meltano` of their own under `work`, with the installed plugins linked in.
+    private_run_dir: bool = True
     # The target refuses to keep OAuth tokens in clear (TQB-TOKEN-KEY): each project encrypts
     # them with a key of its own, made for the test.
     token_encryption_key: str = field(default_factory=lambda: Fernet.generate_key().decode())
