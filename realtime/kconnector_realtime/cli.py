@@ -221,10 +221,12 @@ def run_server(
     """Open the queue, requeue a dead dispatcher's claims, serve until stopped."""
     queue = EventQueue(settings.database_url)
     counters = Counters()
-    now = utc_now()
-    requeued = (
-        queue.requeue_claimed(claimed_before=now - settings.dispatch.run_timeout) if dispatch else 0
-    )
+    # Every claim left in the queue at start is a dead dispatcher's (killed with SIGKILL
+    # mid-run): back to the queue now, not after the run timeout, or its events would wait
+    # 30 minutes. A run it started may still be running, orphaned: the follow-up run is safe,
+    # the target's writer lease serialises them per company and the ledger writes each
+    # document once.
+    requeued = queue.requeue_claimed(claimed_before=utc_now()) if dispatch else 0
     dispatcher = Dispatcher(queue, settings, clock=utc_now, counters=counters)
     loop = DispatchLoop(dispatcher, tick_seconds)
     logger.info(
