@@ -207,3 +207,72 @@ def test_an_order_refunded_more_than_it_was_paid_is_flagged_with_both_amounts():
         ("s:1", "quickbooks", Decimal("40.00"), Decimal("45.00"), Decimal("5.00")),
     ]
     assert not result.clean
+
+
+def _summary_facts(day, total, *, orders=(), refund_orders=()):
+    return {
+        "kind": "summary",
+        "canonical_id": "summary:shopify:s:p1",
+        "mode": "payout_summary",
+        "local_date": day,
+        "currency": "USD",
+        "total": total,
+        "tax": "0.00",
+        "customer": "customer:summary:shopify:s",
+        "covers_orders": list(orders),
+        "covers_refunds": [],
+        "refund_orders": list(refund_orders),
+    }
+
+
+def test_a_summary_is_set_against_its_store_total_on_its_own_day():
+    entries = [
+        _entry(
+            "p1#summary_sales",
+            "SalesReceipt",
+            "1",
+            _summary_facts("2026-03-05", "65.10", orders=("s:1", "s:2")),
+        ),
+    ]
+
+    matching = reconcile_source(entries, _qbo(("SalesReceipt", "1", "65.10", "2026-03-05")))
+    edited = reconcile_source(entries, _qbo(("SalesReceipt", "1", "60.10", "2026-03-05")))
+
+    assert [(d.day, d.kind, d.store_total, d.qbo_total) for d in matching.days] == [
+        ("2026-03-05", "sales", Decimal("65.10"), Decimal("65.10"))
+    ]
+    assert matching.clean
+    assert [d.difference for d in edited.differing_days] == [Decimal("-5.00")]
+
+
+def test_a_refund_of_a_summarised_order_is_not_an_over_refund_in_quickbooks():
+    entries = [
+        _entry(
+            "p1#summary_sales",
+            "SalesReceipt",
+            "1",
+            _summary_facts("2026-03-05", "65.10", orders=("s:1", "s:2")),
+        ),
+        _entry(
+            "s:1#refund:9",
+            "RefundReceipt",
+            "2",
+            _facts("refund", "s:1:r9", "s:1", "2026-03-07", "4.00", refunded="4.00"),
+        ),
+        _entry(
+            "s:3#refund:8",
+            "RefundReceipt",
+            "3",
+            _facts("refund", "s:3:r8", "s:3", "2026-03-07", "2.00", refunded="2.00"),
+        ),
+    ]
+    quickbooks = _qbo(
+        ("SalesReceipt", "1", "65.10", "2026-03-05"),
+        ("RefundReceipt", "2", "4.00", "2026-03-07"),
+        ("RefundReceipt", "3", "2.00", "2026-03-07"),
+    )
+
+    result = reconcile_source(entries, quickbooks)
+
+    # s:1 was paid through the summary; s:3 has no sale anywhere in QuickBooks.
+    assert [(o.order_id, o.where) for o in result.over_refunds] == [("s:3", "quickbooks")]

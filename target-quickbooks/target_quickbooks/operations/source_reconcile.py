@@ -14,6 +14,12 @@ paid, refunded; docs/mapping.md, "Output contract"), and
   QuickBooks' documents (RefundReceipts against the SalesReceipt and Payments): refunded > paid
   is flagged with the order and both amounts.
 
+A summary document (map-quickbooks `posting_mode` payout_summary / daily_summary; source block
+kind ``summary``) stands for the orders (refunds) it covers: its store total (the mapper's sum of
+their store figures) is set against its ``TotalAmt`` on its own day, and an order it covers is left
+out of the QuickBooks-side refund check (its sale is a share of the summary, not a document of its
+own; the store-side check still holds it).
+
 Only active documents count (a voided or deleted one is in neither column). Rows written before
 the ledger kept the figures (schema 0004) or by an older mapper are left out of both columns and
 counted in `without_store_figures`.
@@ -157,6 +163,43 @@ def figures_of(facts: Mapping[str, Any] | None) -> StoreFigures | None:
     )
 
 
+SUMMARY_KIND = "summary"
+
+
+def summary_figures(entry: LedgerEntry) -> StoreFigures | None:
+    """A summary document's own store figures (None: not a summary, or unreadable)."""
+    facts = entry.source_facts
+    kind = KIND_OF_ENTITY.get(entry.entity)
+    if not facts or facts.get("kind") != SUMMARY_KIND or kind is None:
+        return None
+    total = _amount(facts.get("total"))
+    currency = facts.get("currency")
+    if total is None or not isinstance(currency, str) or not currency:
+        return None
+    local_date = facts.get("local_date")
+    return StoreFigures(
+        kind="order" if kind == "sales" else "refund",
+        canonical_id=entry.external_id,
+        order_id=entry.external_id,
+        local_date=local_date if isinstance(local_date, str) and local_date else UNKNOWN_DAY,
+        currency=currency,
+        total=total,
+        amount_paid=None,
+        amount_refunded=ZERO,
+    )
+
+
+def summarised_orders(entries: Iterable[LedgerEntry]) -> set[str]:
+    """The orders whose sale or refund is in a summary document."""
+    orders: set[str] = set()
+    for entry in entries:
+        facts = entry.source_facts
+        if facts and facts.get("kind") == SUMMARY_KIND:
+            for key in ("covers_orders", "refund_orders"):
+                orders.update(str(o) for o in facts.get(key) or ())
+    return orders
+
+
 def _order_of(entry: LedgerEntry) -> str:
     return entry.external_id.split("#", 1)[0]
 
@@ -238,7 +281,10 @@ def _quickbooks_over_refunds(
             paid[order_id] += total
         elif entry.entity in _REFUNDED_ENTITIES:
             given_back[order_id] += total
+    summarised = summarised_orders(entries)
     for order_id, refunded in sorted(given_back.items()):
+        if order_id in summarised:
+            continue  # paid through a summary: no per-order figure in QuickBooks to set it against
         if refunded > paid[order_id]:
             found.append(
                 OverRefund(order_id, currencies[order_id], "quickbooks", paid[order_id], refunded)
@@ -263,7 +309,7 @@ def reconcile_source(
     figures: dict[str, StoreFigures] = {}
     with_figures: list[LedgerEntry] = []
     for entry in active:
-        fig = figures_of(entry.source_facts)
+        fig = figures_of(entry.source_facts) or summary_figures(entry)
         if fig is None:
             continue
         with_figures.append(entry)
