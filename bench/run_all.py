@@ -49,6 +49,7 @@ HEADLINES = {
     "tap_shopify_resume": r"^(paged|bulk) ",
     "tap_woocommerce_requests": r"^\| with|^\| without",
     "bench_scale_out": r"^(companies \d+|  429 answers)",
+    "bench_realtime": r"^receiver webhooks/s",
 }
 TAIL_LINES = 4
 
