@@ -50,6 +50,7 @@ HEADLINES = {
     "tap_woocommerce_requests": r"^\| with|^\| without",
     "bench_scale_out": r"^(companies \d+|  429 answers)",
     "bench_realtime": r"^receiver webhooks/s",
+    "bench_realtime_latency": r"^latency p50",
 }
 TAIL_LINES = 4
 
