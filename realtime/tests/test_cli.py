@@ -135,3 +135,81 @@ def _alive(pid: int) -> bool:
     # A zombie counts as gone: serve reaped it, or will.
     status = Path(f"/proc/{pid}/stat")
     return status.exists() and status.read_text().split()[2] != "Z"
+
+
+def test_a_dispatcher_killed_with_sigkill_leaves_no_claim_behind_after_restart(tmp_path) -> None:
+    # The first stand-in for meltano runs until killed (the run SIGKILL leaves orphaned); the
+    # second, after the restart, succeeds at once.
+    pid_file = tmp_path / "run.pid"
+    hanging = tmp_path / "meltano-hanging"
+    hanging.write_text(
+        f"#!{sys.executable}\nimport os, time\n"
+        f"open({str(pid_file)!r}, 'w').write(str(os.getpid()))\ntime.sleep(120)\n"
+    )
+    succeeding = tmp_path / "meltano-succeeding"
+    succeeding.write_text(f"#!{sys.executable}\n")
+    for fake in (hanging, succeeding):
+        fake.chmod(0o700)
+    database = f"sqlite:///{tmp_path / 'store.db'}"
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = {
+        **os.environ,
+        "KCONNECTOR_REALTIME_DATABASE_URL": database,
+        "KCONNECTOR_REALTIME_STORES": (
+            f'[[stores]]\nstore = "shopify:{SHOP}"\nrealm_id = "9130357600000001"\n'
+        ),
+        "KCONNECTOR_REALTIME_SHOPIFY_CLIENT_SECRET": SECRET,
+    }
+    argv = [str(EXECUTABLE), "serve", "--port", str(port), "--debounce-seconds", "0.2"]
+    argv += ["--tick-seconds", "0.1"]
+
+    def start(meltano: Path) -> subprocess.Popen[bytes]:
+        process = subprocess.Popen(
+            argv,
+            env={**env, "KCONNECTOR_REALTIME_MELTANO": str(meltano)},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+
+        def up() -> bool:
+            try:
+                return requests.get(f"{url}/healthz", timeout=5).ok
+            except requests.RequestException:
+                return False
+
+        _wait(up, 60)
+        return process
+
+    serve = start(hanging)
+    queue = EventQueue(database)
+    try:
+        body = b'{"id": 1}'
+        digest = hmac.new(SECRET.encode(), body, hashlib.sha256).digest()
+        response = requests.post(
+            f"{url}/webhooks/shopify",
+            data=body,
+            headers={
+                "X-Shopify-Topic": "orders/create",
+                "X-Shopify-Shop-Domain": SHOP,
+                "X-Shopify-Event-Id": "evt-killed",
+                "X-Shopify-Hmac-Sha256": base64.b64encode(digest).decode(),
+            },
+            timeout=10,
+        )
+        assert response.status_code == 200
+        _wait(lambda: pid_file.exists() and pid_file.read_text().strip().isdigit())
+        serve.kill()  # SIGKILL: no requeue on the way out
+        serve.wait(timeout=30)
+        os.kill(int(pid_file.read_text()), signal.SIGKILL)  # the orphaned run
+        assert queue.stats()["claimed"] == 1
+
+        serve = start(succeeding)
+        # Back to the queue at start (not after the 30-minute run timeout), then run and done.
+        _wait(lambda: queue.stats()["done"] == 1, 30)
+        assert queue.stats()["claimed"] == 0
+    finally:
+        queue.close()
+        if serve.poll() is None:
+            serve.terminate()
+            serve.wait(timeout=30)
