@@ -12,9 +12,9 @@ What it does (bench/RESULTS.md, "target-quickbooks on the realistic mix", says h
    a QuickBooks minute lasts 60/`--time-scale` seconds.
 3. Two engines, side by side in this process, each into a fresh company and a fresh ledger:
    **before**, the delivery engine with `delivery.BEFORE_ISSUE_18` (no batch filling across
-   waves, every changed customer copy written, no SyncToken bump known after our own Payments)
-   and **after**, the engine as shipped. Each runs the mix as a backfill, then the same input
-   again (an unchanged rerun).
+   waves, every changed customer copy written, no SyncToken bump known after our own Payments,
+   each wave's own look-ups of 30 values a query) and **after**, the engine as shipped. Each
+   runs the mix as a backfill, then the same input again (an unchanged rerun).
 4. Every HTTP request the target sends is timestamped (a hook on `requests.Session.send`):
    documents per QuickBooks minute are the mean over one-minute windows from the first write
    to the last (`target_throughput.mean_per_window`), as a fraction of the ceiling of 40 x 30 =

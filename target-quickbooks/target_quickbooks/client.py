@@ -40,6 +40,7 @@ from target_quickbooks.settings import CONNECT_TIMEOUT_SECONDS
 
 if TYPE_CHECKING:
     import logging
+    from collections.abc import Callable, Iterable, Mapping
 
     from target_quickbooks.auth import TokenManager
     from target_quickbooks.rate_limits import RealmRateLimiter
@@ -119,6 +120,9 @@ class QuickBooksClient:
             base=settings.min_backoff_seconds,
             cap=settings.max_backoff_seconds,
         )(self._send_once)
+        # Called with (entity, body) after every write request, answered or not (the run's
+        # look-ups forget what a write may have changed: `lookups.RunLookups.forget`).
+        self.write_observers: list[Callable[[str, Mapping[str, Any]], None]] = []
 
     @property
     def max_concurrency(self) -> int:
@@ -165,20 +169,31 @@ class QuickBooksClient:
         params = {"requestid": request_id}
         if operation is not None:
             params["operation"] = operation
-        response = self._send("POST", f"/{entity.lower()}", params=params, body=body)
+        try:
+            response = self._send("POST", f"/{entity.lower()}", params=params, body=body)
+        finally:
+            self._written([(entity, body)])
         return self._entity_of(response, entity), response.intuit_tid
 
     def batch(
         self, items: list[dict[str, Any]], *, request_id: str
     ) -> tuple[list[dict[str, Any]], str | None]:
         """Send one batch request; returns its BatchItemResponse entries and the intuit_tid."""
-        response = self._send(
-            "POST",
-            "/batch",
-            params={"requestid": request_id},
-            body={"BatchItemRequest": items},
-            is_batch=True,
-        )
+        try:
+            response = self._send(
+                "POST",
+                "/batch",
+                params={"requestid": request_id},
+                body={"BatchItemRequest": items},
+                is_batch=True,
+            )
+        finally:
+            self._written(
+                (entity, body)
+                for item in items
+                for entity, body in item.items()
+                if isinstance(body, dict)
+            )
         entries = response.payload.get("BatchItemResponse")
         if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
             msg = "batch response without BatchItemResponse"
@@ -186,6 +201,12 @@ class QuickBooksClient:
         return entries, response.intuit_tid
 
     # ------------------------------------------------------------ internals
+
+    def _written(self, bodies: Iterable[tuple[str, Mapping[str, Any]]]) -> None:
+        if self.write_observers:
+            for entity, body in list(bodies):
+                for observer in self.write_observers:
+                    observer(entity, body)
 
     def _entity_of(self, response: ApiResponse, entity: str) -> dict[str, Any]:
         document = response.payload.get(entity)

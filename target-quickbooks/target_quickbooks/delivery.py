@@ -34,6 +34,7 @@ from target_quickbooks.errors import (
     SystemFaultError,
 )
 from target_quickbooks.guards import WaveGuards
+from target_quickbooks.lookups import RunLookups
 from target_quickbooks.planning import (
     WriteKind,
     WritePlan,
@@ -80,11 +81,17 @@ class DeliveryTuning:
     one_write_per_customer: bool = True
     # A Payment created advances its Invoices' SyncTokens in the ledger (no re-read later).
     knows_payment_side_effects: bool = True
+    # Look-ups sized by the run: the queued documents' keys asked ahead, 100 values a query,
+    # answers kept for the run and forgotten when a write may change them (`lookups`).
+    run_sized_lookups: bool = True
 
 
 # The engine as it was before batch filling (docs/operations.md, "Throughput").
 BEFORE_ISSUE_18 = DeliveryTuning(
-    fill_batches=False, one_write_per_customer=False, knows_payment_side_effects=False
+    fill_batches=False,
+    one_write_per_customer=False,
+    knows_payment_side_effects=False,
+    run_sized_lookups=False,
 )
 
 
@@ -129,6 +136,11 @@ class DeliveryEngine:
             knows_side_effects=self.tuning.knows_payment_side_effects,
         )
         self._conflicts = ConflictResolver(client, store, self._recorder, logger)
+        lookups = None
+        if self.tuning.run_sized_lookups:
+            lookups = RunLookups(client)
+            client.write_observers.append(lookups.forget)
+            resolver.lookups = lookups
         self._planner = WavePlanner(
             client,
             store,
@@ -137,6 +149,7 @@ class DeliveryEngine:
             guards=WaveGuards(store, self._recorder),
             conflicts=self._conflicts,
             customers=customers,
+            lookups=lookups,
         )
 
     @property
@@ -355,6 +368,7 @@ class DeliveryEngine:
         if held:
             ids = {document.external_id for document in held}
             documents = [document for document in documents if document.external_id not in ids]
+        self._planner.look_ahead([*self._pending.values(), *held])
         plans = self._planner.plan(documents, triage)
         while plans:
             plans = self._record(self._writer.execute(plans))

@@ -55,7 +55,7 @@ class WaveGuards:
         orders = document_type_guard.order_ids(documents)
         if not orders:
             return documents
-        entries = self._store.ledger.order_documents(self._realm, orders)
+        entries = self._store.ledger.order_documents(self._realm, orders, brief=True)
         counts = self._recorder.counts
         kept: list[MappedDocument] = []
         for decision in document_type_guard.wave_decisions(documents, entries):
@@ -93,7 +93,7 @@ class WaveGuards:
         orders = refund_guard.refund_orders(upserts)
         if not orders:
             return to_write
-        entries = self._store.ledger.order_documents(self._realm, orders)
+        entries = self._store.ledger.order_documents(self._realm, orders, brief=True)
         refused = refund_guard.wave_set_aside(upserts, entries)
         for document, _ in to_write:
             verdict = refused.get(document.external_id)

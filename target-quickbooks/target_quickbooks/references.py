@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping
 
     from target_quickbooks.client import QuickBooksClient
+    from target_quickbooks.lookups import RunLookups
     from target_quickbooks.store.ledger import Ledger
 
 # Entity a reference field points to when the reference does not say.
@@ -258,6 +259,9 @@ class ReferenceResolver:
         self.adopted_customers: Callable[[set[str]], set[str]] = _no_adoptions
         # K-Connector customers under a suffixed name, read once per run (`_suffixed_people`).
         self._suffixed: dict[str, dict[str, str]] | None = None
+        # The run's look-ups (`lookups.RunLookups`), set by the delivery engine; without them
+        # the same-name rule asks QuickBooks itself, 30 names a query.
+        self.lookups: RunLookups | None = None
 
     @staticmethod
     def _key(entity: str, by: str, value: str) -> tuple[str, str, str]:
@@ -536,7 +540,12 @@ class ReferenceResolver:
         holders: dict[str, list[tuple[str, dict[str, Any]]]] = {folded: [] for folded in wanted}
         others: dict[str, set[str]] = {folded: set() for folded in wanted}
         plain_names = sorted({name for names in wanted.values() for name in names.values()})
-        for customer in _query_in(self._client, "Customer", field_name, plain_names):
+        found = (
+            self.lookups.select_in("Customer", field_name, plain_names)
+            if self.lookups is not None
+            else _query_in(self._client, "Customer", field_name, plain_names)
+        )
+        for customer in found:
             folded = str(customer.get(field_name) or "").casefold()
             person = _person_of(customer)
             if folded in wanted and person is not None and person not in wanted[folded]:
@@ -648,7 +657,8 @@ def _suffixed_customers(client: QuickBooksClient) -> list[dict[str, Any]]:
         start += len(page)
 
 
-def _email_of(body: Mapping[str, Any]) -> str | None:
+def email_of(body: Mapping[str, Any]) -> str | None:
+    """A customer body's PrimaryEmailAddr address, if any."""
     value = body.get("PrimaryEmailAddr")
     address = value.get("Address") if isinstance(value, dict) else None
     return str(address).strip() if address else None
@@ -664,7 +674,7 @@ def _customers_by_email(client: QuickBooksClient, emails: list[str]) -> list[dic
 
 
 def same_person_customers(
-    client: QuickBooksClient, documents: Iterable[Any]
+    client: QuickBooksClient, documents: Iterable[Any], lookups: RunLookups | None = None
 ) -> dict[str, dict[str, Any]]:
     """Customers already in QuickBooks for unknown Customer documents, matched by e-mail.
 
@@ -672,18 +682,24 @@ def same_person_customers(
     document the ledger does not know (an older rules version's id, or a customer the
     bookkeeper entered) adopts the active QuickBooks customer with its PrimaryEmailAddr (the
     oldest Id when several; one in the document's currency when it names one) instead of
-    creating a second one. Returns QuickBooks' documents by external_id.
+    creating a second one. Returns QuickBooks' documents by external_id. `lookups`: the run's
+    look-ups (`lookups.RunLookups`); without them, this call's own queries.
     """
     wanted: dict[str, list[Any]] = {}
     for document in documents:
-        email = _email_of(document.body) if document.entity == "Customer" else None
+        email = email_of(document.body) if document.entity == "Customer" else None
         if email:
             wanted.setdefault(email.casefold(), []).append(document)
     if not wanted:
         return {}
     found: dict[str, dict[str, Any]] = {}
-    for candidate in sorted(_customers_by_email(client, sorted(wanted)), key=_id_order):
-        email = _email_of(candidate)
+    candidates = (
+        lookups.select_in("Customer", "PrimaryEmailAddr", wanted)
+        if lookups is not None
+        else _customers_by_email(client, sorted(wanted))
+    )
+    for candidate in sorted(candidates, key=_id_order):
+        email = email_of(candidate)
         if email is None or candidate.get("Active") is False:
             continue
         for document in wanted.get(email.casefold(), []):

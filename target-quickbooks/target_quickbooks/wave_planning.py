@@ -28,8 +28,8 @@ from target_quickbooks.planning import (
     skip_reason,
 )
 from target_quickbooks.recording import Records
-from target_quickbooks.recovery import find_own_documents
-from target_quickbooks.references import find_refs, same_person_customers
+from target_quickbooks.recovery import find_own_documents, lookup_keys
+from target_quickbooks.references import email_of, find_refs, same_person_customers
 from target_quickbooks.store.audit import AuditEntry, AuditFilter
 from target_quickbooks.store.ledger import LedgerEntry, LedgerStatus
 from target_quickbooks.writer import WriteOutcome
@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from target_quickbooks.contract import MappedDocument
     from target_quickbooks.customer_writes import CustomerWrites
     from target_quickbooks.guards import WaveGuards
+    from target_quickbooks.lookups import RunLookups
     from target_quickbooks.recording import OutcomeRecorder
     from target_quickbooks.references import ReferenceResolver
     from target_quickbooks.store import Store
@@ -72,6 +73,7 @@ class WavePlanner:
         guards: WaveGuards,
         conflicts: ConflictResolver,
         customers: CustomerWrites | None = None,
+        lookups: RunLookups | None = None,
     ) -> None:
         """Bind the collaborators; the resolver learns which customers were adopted.
 
@@ -84,7 +86,10 @@ class WavePlanner:
             conflicts: merges edits made in QuickBooks.
             customers: the customers this run wrote (one write per customer per run), or None
                 to write every changed copy.
+            lookups: the run's look-ups (asked ahead, kept for the run), or None for each
+                wave's own queries.
         """
+        self._lookups = lookups
         self._customers = customers
         self._client = client
         self._store = store
@@ -94,6 +99,23 @@ class WavePlanner:
         self._conflicts = conflicts
         self._realm = recorder.realm_id
         resolver.adopted_customers = self._adopted_customers
+
+    def look_ahead(self, documents: list[MappedDocument]) -> None:
+        """Queued documents: the next look-ups also ask for those the ledger does not know."""
+        if self._lookups is None or not documents:
+            return
+        live = self._store.ledger.live_ids(self._realm, [d.external_id for d in documents])
+        ahead: dict[tuple[str, str], set[str]] = {}
+        for document in documents:
+            if document.external_id in live:
+                continue
+            for entity, field, value in lookup_keys(document):
+                ahead.setdefault((entity, field), set()).add(value)
+            email = email_of(document.body) if document.entity == "Customer" else None
+            if email:
+                ahead.setdefault(("Customer", "PrimaryEmailAddr"), set()).add(email.casefold())
+        for (entity, field), values in sorted(ahead.items()):
+            self._lookups.expect(entity, field, values)
 
     def triage(self, documents: list[MappedDocument]) -> Triage:
         """What the ledger says of each document: its entry, body hash, and whether to write."""
@@ -150,10 +172,10 @@ class WavePlanner:
             for document, _ in to_write
             if document.external_id in bodies and _unknown(entries.get(document.external_id))
         ]
-        found = find_own_documents(self._client, unknown) if unknown else {}
+        found = find_own_documents(self._client, unknown, self._lookups) if unknown else {}
         # One person, one customer: an unknown Customer adopts the one with its e-mail.
         found |= same_person_customers(
-            self._client, [d for d in unknown if d.external_id not in found]
+            self._client, [d for d in unknown if d.external_id not in found], self._lookups
         )
         # Two people, one name: new customers' names do not depend on arrival order.
         new = [d for d in unknown if d.external_id not in found]

@@ -434,6 +434,49 @@ def test_order_documents_are_exactly_the_order_prefix(store_factory, realm):
     assert found == {"o:1#invoice", "o:1#payment:t1", "o:_1#invoice"}
 
 
+def test_live_ids_are_the_known_documents_not_deleted(store_factory, realm):
+    store = store_factory()
+    store.ledger.put_many(
+        LedgerEntry(realm, external_id, "Invoice", str(n), "0", "h", status)
+        for n, (external_id, status) in enumerate(
+            [("a", LedgerStatus.ACTIVE), ("v", LedgerStatus.VOIDED), ("d", LedgerStatus.DELETED)]
+        )
+    )
+
+    assert store.ledger.live_ids(realm, ["a", "v", "d", "unknown"]) == {"a", "v"}
+
+
+def test_a_brief_read_of_order_documents_leaves_the_json_columns_out(store_factory, realm):
+    store = store_factory()
+    store.ledger.put_many(
+        [
+            LedgerEntry(
+                realm,
+                "o:1#invoice",
+                "Invoice",
+                "7",
+                "2",
+                "h",
+                LedgerStatus.ACTIVE,
+                snapshot={"Id": "7"},
+                pushed_body={"Line": []},
+                expected_total=Decimal("43.28"),
+                currency="USD",
+                source_facts={"total": "43.28"},
+            )
+        ]
+    )
+
+    (full,) = store.ledger.order_documents(realm, ["o:1"])
+    (brief,) = store.ledger.order_documents(realm, ["o:1"], brief=True)
+
+    assert (brief.snapshot, brief.pushed_body, brief.source_facts) == (None, None, None)
+    assert full.source_facts == {"total": "43.28"}
+    assert brief == type(full)(
+        **{**vars(full), "snapshot": None, "pushed_body": None, "source_facts": None}
+    )
+
+
 def test_a_payment_bumps_the_sync_token_of_the_invoice_it_applies_to(store_factory, realm):
     store = store_factory()
     invoice = LedgerEntry(
