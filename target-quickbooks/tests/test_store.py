@@ -446,6 +446,25 @@ def test_live_ids_are_the_known_documents_not_deleted(store_factory, realm):
     assert store.ledger.live_ids(realm, ["a", "v", "d", "unknown"]) == {"a", "v"}
 
 
+def test_a_waves_order_documents_are_read_in_one_query_per_200_orders(store_factory, realm):
+    store = store_factory()
+    store.ledger.put_many(
+        LedgerEntry(realm, f"o:{n}#invoice", "Invoice", str(n), "0", "h", LedgerStatus.ACTIVE)
+        for n in range(300)
+    )
+    statements: list[str] = []
+    engine = store.ledger._engine  # counting the statements it runs
+    listener = lambda *args: statements.append(args[2])  # noqa: E731 - sqlalchemy's hook
+    sa.event.listen(engine, "before_cursor_execute", listener)
+    try:
+        found = store.ledger.order_documents(realm, [f"o:{n}" for n in range(300)], brief=True)
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", listener)
+
+    assert [e.external_id for e in found] == sorted(f"o:{n}#invoice" for n in range(300))
+    assert len(statements) == 2  # was one per order
+
+
 def test_a_brief_read_of_order_documents_leaves_the_json_columns_out(store_factory, realm):
     store = store_factory()
     store.ledger.put_many(
