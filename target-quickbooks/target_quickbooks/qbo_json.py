@@ -77,9 +77,21 @@ def dumps(value: Any, *, sort_keys: bool = False) -> str:  # noqa: ANN401 - any 
     Returns:
         The JSON text.
     """
-    out: list[str] = []
-    _write(value, out, sort_keys=sort_keys)
-    return "".join(out)
+    try:
+        # The C encoder writes the same text when nothing needs the writer below: no Decimal
+        # (it refuses one: TypeError), no non-finite float (ValueError), string keys (JSON's
+        # own). Hashing the mapper's bodies, which carry amounts as strings, takes this path.
+        return json.dumps(
+            value,
+            sort_keys=sort_keys,
+            separators=(",", ":"),
+            ensure_ascii=False,
+            allow_nan=False,
+        )
+    except (TypeError, ValueError):
+        out: list[str] = []
+        _write(value, out, sort_keys=sort_keys)
+        return "".join(out)
 
 
 def loads(text: str | bytes) -> Any:  # noqa: ANN401 - any JSON value
