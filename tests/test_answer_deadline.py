@@ -72,8 +72,12 @@ def outcomes(
 ) -> dict[str, hosts.RunOutput]:
     """Every plugin's run against the dripping host, run side by side."""
 
+    # The folders are made before the threads start: pytest's temporary-folder factory is not
+    # thread-safe (two threads creating a pytest-xdist worker's base folder at once fail).
+    works = {plugin: tmp_path_factory.mktemp(plugin.replace("/", "-")) for plugin in PLUGINS}
+
     def run(plugin: str) -> hosts.RunOutput:
-        work = tmp_path_factory.mktemp(plugin.replace("/", "-"))
+        work = works[plugin]
         return hosts.run_plugin(drip_run(plugin, host, work), work, timeout=RUN_LIMIT_SECONDS)
 
     with ThreadPoolExecutor(max_workers=len(PLUGINS)) as pool:

@@ -125,8 +125,12 @@ def runs(
         if spec is not None and {"plugin", "mode"} <= set(spec.params)
     ]
 
+    # Every folder is made here, before the threads start: pytest's temporary-folder factory is
+    # not thread-safe (two threads creating a pytest-xdist worker's base folder at once fail).
+    works = {case: tmp_path_factory.mktemp(f"{_tag(case[0])}-{case[1]}") for case in wanted}
+
     def start(plugin: str, mode: str) -> tuple[hosts.PluginRun, hosts.RunOutput]:
-        work = tmp_path_factory.mktemp(f"{_tag(plugin)}-{mode}")
+        work = works[plugin, mode]
         run = build_run(plugin, mode, host, work)
         return run, hosts.run_plugin(run, work)
 
