@@ -109,7 +109,7 @@ audit: $(UV)
 # Wheels and sdists of every published distribution into dist/ (docs/versioning.md). The sandbox is
 # a development tool and is not published.
 DIST_PACKAGES := kconnector-canonical tap-shopify-orders tap-woocommerce-orders map-quickbooks \
-	target-quickbooks
+	target-quickbooks kconnector-realtime kconnector-orchestrate
 DIST ?= dist
 dist: $(UV)
 	rm -rf $(DIST)

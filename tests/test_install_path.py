@@ -22,6 +22,7 @@ from typing import Any
 
 import pytest
 from cryptography.fernet import Fernet
+from packaging.requirements import Requirement
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -38,6 +39,8 @@ DISTRIBUTIONS = {
     "tap-woocommerce-orders": "tap-woocommerce-orders",
     "map-quickbooks": "transforms",
     "target-quickbooks": "target-quickbooks",
+    "kconnector-realtime": "realtime",
+    "kconnector-orchestrate": "orchestrate",
 }
 DISTRIBUTIONS_BY_FOLDER = {folder: name for name, folder in DISTRIBUTIONS.items()}
 PLUGINS = (  # (plugin type, name, folder), in README order
@@ -148,6 +151,12 @@ def test_each_distribution_has_complete_metadata(dist, distribution):
         assert len(canonical) == 1
         assert "<" in canonical[0]
         assert ">=" in canonical[0]
+        # A distribution of the same release line is required at this release's MINOR.
+        major, minor, _ = metadata["Version"].split(".", 2)
+        for line in metadata.get_all("Requires-Dist") or []:
+            requirement = Requirement(line)
+            if requirement.name in DISTRIBUTIONS and requirement.name != "kconnector-canonical":
+                assert str(requirement.specifier) == f"<{major}.{int(minor) + 1},>={major}.{minor}"
 
 
 @pytest.fixture(scope="module")
