@@ -11,6 +11,7 @@ from singer_sdk.exceptions import ConfigValidationError
 from singer_sdk.helpers.capabilities import CapabilitiesEnum, PluginCapabilities, TapCapabilities
 
 from kconnector_canonical.redaction import install_log_redaction, secret_values
+from kconnector_canonical.standby import StandbyCancelledError, released_invoke_arguments
 from tap_shopify_orders.payout_stream import PayoutsStream
 from tap_shopify_orders.settings import (
     API_VERSION,
@@ -165,6 +166,21 @@ class TapShopifyOrders(Tap):
     def settings(self) -> Settings:
         """The validated, typed settings."""
         return parse_settings(dict(self.config))
+
+    @classmethod
+    def invoke(cls, **kwargs: Any) -> None:  # noqa: ANN401 - the SDK's keyword arguments
+        """Run as the SDK does; a real-time standby first waits for its release.
+
+        kconnector-realtime starts a run ahead of a store's events with this tap waiting before
+        its first request (`kconnector_canonical.standby`); the release layers the window's
+        `start_date` over the configuration, a cancelled standby ends at once, reading nothing.
+        """
+        try:
+            arguments = released_invoke_arguments(kwargs)
+        except StandbyCancelledError as exc:
+            cls.logger.info("event=standby_cancelled reason=%s", exc)
+            return
+        super().invoke(**arguments)
 
     def discover_streams(self) -> list[Stream]:
         """The canonical streams."""

@@ -9,6 +9,7 @@ from singer_sdk.exceptions import ConfigValidationError
 from singer_sdk.helpers.capabilities import CapabilitiesEnum, PluginCapabilities, TapCapabilities
 
 from kconnector_canonical.redaction import install_log_redaction, secret_values
+from kconnector_canonical.standby import StandbyCancelledError, released_invoke_arguments
 from tap_woocommerce_orders.payouts_stream import PayoutsStream
 from tap_woocommerce_orders.settings import SETTINGS_SCHEMA, StoreSettings
 from tap_woocommerce_orders.settled_cache import SettledCache
@@ -72,6 +73,21 @@ class TapWooCommerceOrders(Tap):
         if self._store_settings is None:
             self._store_settings = StoreSettings.from_config(self.config)
         return self._store_settings
+
+    @classmethod
+    def invoke(cls, **kwargs: Any) -> None:  # noqa: ANN401 - the SDK's keyword arguments
+        """Run as the SDK does; a real-time standby first waits for its release.
+
+        kconnector-realtime starts a run ahead of a store's events with this tap waiting before
+        its first request (`kconnector_canonical.standby`); the release layers the window's
+        `start_date` over the configuration, a cancelled standby ends at once, reading nothing.
+        """
+        try:
+            arguments = released_invoke_arguments(kwargs)
+        except StandbyCancelledError as exc:
+            cls.logger.info("event=standby_cancelled reason=%s", exc)
+            return
+        super().invoke(**arguments)
 
     def discover_streams(self) -> list[Stream]:
         """`orders`, its child `refunds`, and `payouts`."""
