@@ -11,11 +11,8 @@ unless `--all-stores` asks for the others.
 from __future__ import annotations
 
 import json
-import os
-import uuid
 
 import pytest
-import sqlalchemy as sa
 from click.testing import CliRunner
 
 from target_quickbooks.operations.cli import main
@@ -25,37 +22,12 @@ from target_quickbooks.store.dead_letters import DeadLetter
 
 COMPANY_A = "9130357600000001"
 COMPANY_B = "9130357600000002"
-POSTGRES_ENV = "KCONNECTOR_TEST_DATABASE_URL"
 
 
-@pytest.fixture(
-    params=[
-        "sqlite",
-        pytest.param(
-            "postgresql",
-            marks=pytest.mark.skipif(
-                not os.environ.get(POSTGRES_ENV), reason=f"{POSTGRES_ENV} is not set"
-            ),
-        ),
-    ]
-)
-def shared_store(request, tmp_path):
+@pytest.fixture
+def shared_store(database_url):
     """One store for every tenant, as the scale-out layout has it."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'shared.db'}"
-        return
-    server = sa.engine.make_url(os.environ[POSTGRES_ENV])
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(server)
-    with admin.begin() as connection:
-        connection.execute(sa.text(f"CREATE SCHEMA {schema}"))
-    try:
-        url = server.update_query_dict({"options": f"-csearch_path={schema}"})
-        yield url.render_as_string(hide_password=False)
-    finally:
-        with admin.begin() as connection:
-            connection.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
-        admin.dispose()
+    return database_url
 
 
 def _letter(realm: str, external_id: str) -> DeadLetter:

@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import io
 import json
-import os
-import uuid
 from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Any
 
 import pytest
-import sqlalchemy as sa
 
 from kconnector_sandbox.options import SandboxOptions
 from kconnector_sandbox.qbo import QboEmulator, build
@@ -255,37 +252,3 @@ def mocked_qbo(tmp_path: Path, requests_mock):
         return QuickBooksClient(settings, tokens, limiter, session), store
 
     return make
-
-
-# The store's tests run on SQLite and, when a server is given (make test starts one), PostgreSQL.
-POSTGRES_ENV = "KCONNECTOR_TEST_DATABASE_URL"
-
-
-@pytest.fixture(
-    params=[
-        "sqlite",
-        pytest.param(
-            "postgresql",
-            marks=pytest.mark.skipif(
-                not os.environ.get(POSTGRES_ENV), reason=f"{POSTGRES_ENV} is not set"
-            ),
-        ),
-    ]
-)
-def database_url(request, tmp_path):
-    """A fresh, empty database for one test."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'store.db'}"
-        return
-    server = sa.engine.make_url(os.environ[POSTGRES_ENV])
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(server)
-    with admin.begin() as connection:
-        connection.execute(sa.text(f"CREATE SCHEMA {schema}"))
-    try:
-        url = server.update_query_dict({"options": f"-csearch_path={schema}"})
-        yield url.render_as_string(hide_password=False)
-    finally:
-        with admin.begin() as connection:
-            connection.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
-        admin.dispose()

@@ -11,16 +11,12 @@ from __future__ import annotations
 
 import json
 import multiprocessing
-import os
 import runpy
-import uuid
 from collections import Counter
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 
-POSTGRES_ENV = "KCONNECTOR_TEST_DATABASE_URL"
 WRITER = Path(__file__).parent / "processes" / "target_writer.py"
 TRIES = 10
 CUSTOMERS = 2
@@ -33,42 +29,6 @@ def forkserver():
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(["target_quickbooks.target"])
     return context
-
-
-@pytest.fixture(
-    params=[
-        "sqlite",
-        pytest.param(
-            "postgresql",
-            marks=pytest.mark.skipif(
-                not os.environ.get(POSTGRES_ENV), reason=f"{POSTGRES_ENV} is not set"
-            ),
-        ),
-    ]
-)
-def store_urls(request, tmp_path):
-    """A factory of fresh, empty stores (one per try) on the parametrised database."""
-    if request.param == "sqlite":
-        counter = iter(range(1000))
-        yield lambda: f"sqlite:///{tmp_path / f'store-{next(counter)}.db'}"
-        return
-    server = sa.engine.make_url(os.environ[POSTGRES_ENV])
-    admin = sa.create_engine(server)
-    schemas: list[str] = []
-
-    def make() -> str:
-        schema = f"t_{uuid.uuid4().hex[:12]}"
-        with admin.begin() as connection:
-            connection.execute(sa.text(f"CREATE SCHEMA {schema}"))
-        schemas.append(schema)
-        url = server.update_query_dict({"options": f"-csearch_path={schema}"})
-        return url.render_as_string(hide_password=False)
-
-    yield make
-    with admin.begin() as connection:
-        for schema in schemas:
-            connection.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
-    admin.dispose()
 
 
 def ours(emulator, realm: str, entity: str) -> Counter[str]:
