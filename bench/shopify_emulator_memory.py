@@ -2,12 +2,13 @@
 
 What it does (bench/RESULTS.md says how to read the figures):
 
-1. For each size (orders per shop; the emulator always seeds its three shops, US, CA and UK),
-   starts a fresh process that seeds the emulator, serves it on loopback and asks it what a tap
-   run asks: `ordersCount` over the whole history, five pages of orders sorted by `UPDATED_AT`
-   (the tap's paged query), `node(id:)` on a line item, the `action:destroy` events, the US
-   shop's Shopify Payments payouts (the ledger is built from every order), and one bulk
-   operation over all the US shop's orders (the tap's own bulk query), its JSONL downloaded.
+1. For each size (orders per shop; the emulator seeds its three shops, US, CA and UK, or only
+   those named by `--shops`), starts a fresh process that seeds the emulator, serves it on
+   loopback and asks it what a tap run asks: `ordersCount` over the whole history, five pages
+   of orders sorted by `UPDATED_AT` (the tap's paged query), `node(id:)` on a line item, the
+   `action:destroy` events, the US shop's Shopify Payments payouts (the ledger is built from
+   every order), and one bulk operation over all the US shop's orders (the tap's own bulk
+   query), its JSONL downloaded.
 2. Measures that process's **peak RSS** (`ru_maxrss` from `os.wait4`, the kernel's high-water
    mark over its whole life) and its RSS right after seeding (`VmRSS`), plus the seeding time
    and the time of each request.
@@ -20,6 +21,11 @@ root:
 
     .venv/bin/python bench/shopify_emulator_memory.py                      # make bench's size
     .venv/bin/python bench/shopify_emulator_memory.py --sizes 100000 --before-sizes --bulk-days 1
+    .venv/bin/python bench/shopify_emulator_memory.py --sizes 100000 --before-sizes --shops us
+
+`--shops us` seeds only the US shop (the other two are served empty): one 100,000-order shop,
+the size issue 18's goal names. The "before" emulator always seeds three shops (it has no such
+option), so give it `--before-sizes` with no size when using `--shops`.
 """
 
 from __future__ import annotations
@@ -71,7 +77,7 @@ def _vm_rss() -> int:
     return 0
 
 
-def child(orders: int, bulk_days: float | None) -> None:  # noqa: PLR0915 - one scripted visit
+def child(orders: int, bulk_days: float | None, shops: list[str] | None) -> None:  # noqa: PLR0915 - one scripted visit
     """Seed, serve, ask, and print one JSON line of timings (this process's RSS is measured)."""
     import requests  # noqa: PLC0415 - the measured process imports what it measures
 
@@ -80,9 +86,10 @@ def child(orders: int, bulk_days: float | None) -> None:  # noqa: PLR0915 - one 
     from kconnector_sandbox.shopify import build  # noqa: PLC0415
     from tap_shopify_orders.queries import bulk_orders_query  # noqa: PLC0415
 
-    timings: dict[str, Any] = {"orders_per_shop": orders}
+    timings: dict[str, Any] = {"orders_per_shop": orders, "shops": len(shops or ()) or 3}
     started = time.perf_counter()
-    emulator = build(SandboxOptions(seed=7, orders=orders, time_scale=10_000.0))
+    options = SandboxOptions(seed=7, orders=orders, time_scale=10_000.0)
+    emulator = build(options) if shops is None else build(options, shops)
     timings["seed_s"] = round(time.perf_counter() - started, 1)
     timings["rss_after_seed"] = _vm_rss()
     shop = emulator.shop("us")
@@ -168,7 +175,9 @@ def worktree(rev: str) -> Iterator[Path]:
         )
 
 
-def measure(orders: int, code: Path, deadline: float, bulk_days: float | None) -> dict[str, Any]:
+def measure(
+    orders: int, code: Path, deadline: float, bulk_days: float | None, shops: list[str] | None
+) -> dict[str, Any]:
     """Run the measured process against the emulator and tap of checkout `code`."""
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(
@@ -176,7 +185,8 @@ def measure(orders: int, code: Path, deadline: float, bulk_days: float | None) -
     )
     process = subprocess.Popen(  # noqa: S603 - this interpreter, this script
         [sys.executable, __file__, "--child", str(orders)]
-        + ([] if bulk_days is None else ["--bulk-days", str(bulk_days)]),
+        + ([] if bulk_days is None else ["--bulk-days", str(bulk_days)])
+        + ([] if shops is None else ["--shops", *shops]),
         env=env,
         stdout=subprocess.PIPE,
         text=True,
@@ -209,7 +219,8 @@ def line(label: str, result: dict[str, Any]) -> str:
     return (
         f"{label:6} {orders:>7} orders/shop: peak RSS {peak:,.0f} MiB"
         f" ({result['rss_after_seed'] / MIB:,.0f} after seeding; "
-        f"{result['peak'] / (3 * orders):,.0f} B/order over 3 shops);"
+        f"{result['peak'] / (result['shops'] * orders):,.0f} B/order over"
+        f" {result['shops']} shop(s));"
         f" seeded in {result['seed_s']} s;"
         f" count {result['count_s']} s, 5 pages {result['pages_s']} s, node {result['node_s']} s,"
         f" events {result['events_s']} s, payouts {result['payouts_s']} s,"
@@ -232,9 +243,16 @@ def main() -> None:
         default=None,
         help="the bulk operation reads the orders updated in these last days (default: all)",
     )
+    parser.add_argument(
+        "--shops",
+        nargs="+",
+        choices=["us", "ca", "uk"],
+        default=None,
+        help="seed only these shops (the others are served empty; default: all three)",
+    )
     args = parser.parse_args()
     if args.child is not None:
-        child(args.child, args.bulk_days)
+        child(args.child, args.bulk_days, args.shops)
         return
     before_sizes = args.sizes if args.before_sizes is None else args.before_sizes
     print(
@@ -245,10 +263,10 @@ def main() -> None:
     if before_sizes:
         with worktree(args.before_rev) as before:
             for size in before_sizes:
-                rows.append(("before", measure(size, before, args.deadline, args.bulk_days)))
+                rows.append(("before", measure(size, before, args.deadline, args.bulk_days, None)))
                 print(line(*rows[-1]), flush=True)
     for size in args.sizes:
-        rows.append(("after", measure(size, ROOT, args.deadline, args.bulk_days)))
+        rows.append(("after", measure(size, ROOT, args.deadline, args.bulk_days, args.shops)))
         print(line(*rows[-1]), flush=True)
     for size in sorted({r["orders_per_shop"] for _, r in rows}):
         pair = {label: r for label, r in rows if r["orders_per_shop"] == size}

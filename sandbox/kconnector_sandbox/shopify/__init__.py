@@ -17,14 +17,20 @@ from kconnector_sandbox.shopify.profiles import PROFILES
 from kconnector_sandbox.shopify.webhooks import order_payload
 
 if TYPE_CHECKING:
+    from collections.abc import Collection
+
     from kconnector_sandbox.options import SandboxOptions
 
 __all__ = ["ShopifyEmulator", "build", "export_orders"]
 
 
-def build(options: SandboxOptions) -> ShopifyEmulator:
-    """The emulator for `options` (seed, orders per shop, time scale, faults)."""
-    emulator = ShopifyEmulator(options)
+def build(options: SandboxOptions, shops: Collection[str] | None = None) -> ShopifyEmulator:
+    """The emulator for `options` (seed, orders per shop, time scale, faults).
+
+    `shops` (profile keys ``us``, ``ca``, ``uk``) seeds only those shops; the others are served
+    empty. None seeds all three.
+    """
+    emulator = ShopifyEmulator(options, shops)
     webhook_subscriptions.install(emulator)  # GraphQL webhookSubscription* fields
     return emulator
 

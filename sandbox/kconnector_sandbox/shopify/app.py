@@ -26,15 +26,8 @@ from starlette.routing import Route
 from kconnector_sandbox.faults import FaultInjector, FaultKind
 from kconnector_sandbox.runner import abort_connection
 from kconnector_sandbox.shopify.admin_api import AdminApi
-from kconnector_sandbox.shopify.bulk import (
-    BULK_SLICE,
-    CONNECTION_IN_LIST,
-    BulkFailure,
-    BulkResult,
-    connection_in_list,
-    flatten,
-    view,
-)
+from kconnector_sandbox.shopify.bulk import BulkFailure
+from kconnector_sandbox.shopify.bulk_runner import BulkRunner
 from kconnector_sandbox.shopify.cost import MAX_QUERY_COST, ActualCost, requested_cost
 from kconnector_sandbox.shopify.graphql_api import FIELD_RESOLVER, RequestContext, load_schema
 from kconnector_sandbox.shopify.profiles import DEFAULT_PROFILE, PROFILES
@@ -56,6 +49,8 @@ from kconnector_sandbox.shopify.webhooks import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Collection
+
     from starlette.requests import Request
 
     from kconnector_sandbox.options import SandboxOptions
@@ -100,13 +95,25 @@ def graphql_error_codes(body: dict[str, Any]) -> list[str]:
 class ShopifyEmulator:
     """Three seeded shops (US, CA, UK) behind one Starlette app."""
 
-    def __init__(self, options: SandboxOptions) -> None:
-        """Seed the shops from `options` (each shop holds `options.orders` orders)."""
+    def __init__(self, options: SandboxOptions, seeded: Collection[str] | None = None) -> None:
+        """Seed the shops from `options` (each shop holds `options.orders` orders).
+
+        `seeded` names the shops (profile keys: ``us``, ``ca``, ``uk``) that get the orders; the
+        others are served empty. None (the default) seeds all three.
+        """
         self.options = options
         self.clock = ShopClock()
+        unknown = set(seeded or ()) - {p.key for p in PROFILES.values()}
+        if unknown:
+            msg = f"unknown shop(s) {sorted(unknown)}: use us, ca or uk"
+            raise ValueError(msg)
         self.shops: dict[str, ShopState] = {
             profile.domain: ShopState.seeded(
-                profile, options.seed, options.orders, self.clock, options.time_scale
+                profile,
+                options.seed,
+                options.orders if seeded is None or profile.key in seeded else 0,
+                self.clock,
+                options.time_scale,
             )
             for profile in PROFILES.values()
         }
@@ -116,8 +123,7 @@ class ShopifyEmulator:
         self.schema = load_schema()
         self.request_log: list[dict[str, Any]] = []
         self.log_lock = threading.Lock()
-        self._bulk_ids = 4_100_000_000_000
-        self._bulk_lock = threading.Lock()
+        self.bulk = BulkRunner(self.schema, self.clock, options.time_scale)
         for shop in self.shops.values():
             shop.listeners.append(self._on_change)
         self._app = Starlette(routes=self._routes())
@@ -368,96 +374,13 @@ class ShopifyEmulator:
     def _run_bulk(
         self, shop: ShopState, version: str, bulk_query: str, download_base: str
     ) -> dict[str, Any]:
-        now = self.clock.monotonic()
-        running = [op for op in shop.bulk_operations if not op.done(now)]
-        if len(running) >= allows_concurrent_bulk_queries(version):
-            message = (
-                "A bulk query operation for this app and shop is already in progress: "
-                f"{running[-1].id}."
-            )
-            return {
-                "bulkOperation": None,
-                "userErrors": [
-                    {"field": None, "message": message, "code": "OPERATION_IN_PROGRESS"}
-                ],
-            }
-        try:
-            document = parse(bulk_query)
-        except GraphQLError as exc:
-            return {
-                "bulkOperation": None,
-                "userErrors": [
-                    {
-                        "field": ["query"],
-                        "message": f"Invalid bulk query: {exc.message}",
-                        "code": "INVALID",
-                    }
-                ],
-            }
-        errors = validate(self.schema, document)
-        if errors:
-            return {
-                "bulkOperation": None,
-                "userErrors": [
-                    {
-                        "field": ["query"],
-                        "message": f"Invalid bulk query: {errors[0].message}",
-                        "code": "INVALID",
-                    }
-                ],
-            }
-        if connection_in_list(self.schema, document) is not None:
-            return {
-                "bulkOperation": None,
-                "userErrors": [
-                    {"field": ["query"], "message": CONNECTION_IN_LIST, "code": "INVALID"}
-                ],
-            }
-        result = BulkResult()
-        start = 0
-        while True:  # a slice of the root orders at a time: never the whole result in memory
-            context = RequestContext(
-                shop=shop,
-                api_version=version,
-                download_base=download_base,
-                bulk=True,
-                bulk_slice=(start, start + BULK_SLICE),
-            )
-            executed = execute_sync(
-                self.schema, document, context_value=context, field_resolver=FIELD_RESOLVER
-            )
-            if executed.errors or not isinstance(executed.data, dict):
-                message = executed.errors[0].message if executed.errors else "no data"
-                return {
-                    "bulkOperation": None,
-                    "userErrors": [
-                        {
-                            "field": ["query"],
-                            "message": f"Invalid bulk query: {message}",
-                            "code": "INVALID",
-                        }
-                    ],
-                }
-            result.add(*flatten(executed.data))
-            start += BULK_SLICE
-            if context.bulk_matched is None or start >= context.bulk_matched:
-                break
-        # The run's clock starts once its snapshot is taken: however long building the
-        # snapshot took, the operation then runs for its modelled duration.
-        now = self.clock.monotonic()
-        with self._bulk_lock, shop.lock:
-            self._bulk_ids += 1
-            record = result.record(
-                legacy_id=self._bulk_ids,
-                query=bulk_query,
-                created_at=self.clock.now(),
-                started=now,
-                duration=(1.0 + result.object_count / 1000) / max(self.options.time_scale, 1e-9),
-                failure=shop.next_bulk_failure,
-            )
-            shop.next_bulk_failure = BulkFailure.NONE
-            shop.bulk_operations.append(record)
-        return {"bulkOperation": view(record, now, download_base), "userErrors": []}
+        return self.bulk.start(
+            shop,
+            version,
+            bulk_query,
+            download_base,
+            concurrent=allows_concurrent_bulk_queries(version),
+        )
 
     async def _bulk_download(self, request: Request) -> Response:
         try:

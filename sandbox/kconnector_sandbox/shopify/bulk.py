@@ -4,8 +4,8 @@ https://shopify.dev/docs/api/usage/bulk-operations/queries: each object is one J
 of nested connections are lines of their own carrying ``__parentId``, after their parent; list
 fields stay inside their parent's line, and a connection inside a list field is refused. Status
 goes CREATED -> RUNNING -> COMPLETED (or FAILED with an ``errorCode`` and a ``partialDataUrl``).
-Here the run is computed when the operation is created (a snapshot) and its progress is a
-deterministic function of elapsed time: ``(1 s + 1 ms per object) / time_scale``. The result is
+Here the run is executed a slice of root orders at a time, on a background thread past the first
+slice (`bulk_runner.py`), and lasts at least ``(1 s + 1 ms per object) / time_scale``. The result is
 kept as compressed JSONL (a 100,000-order result is a few hundred MB as Python objects, a few
 tens as compressed bytes). The ``url`` expires seven days after completion (status ``EXPIRED``,
 https://shopify.dev/docs/api/admin-graphql/latest/enums/BulkOperationStatus and the ``url`` field
@@ -175,7 +175,6 @@ def connection_in_list(schema: GraphQLSchema, document: DocumentNode) -> str | N
 
 
 URL_LIFETIME = timedelta(days=7)
-BULK_SLICE = 500  # root orders executed at a time by a bulk run
 
 
 class BulkResult:
@@ -197,35 +196,21 @@ class BulkResult:
         self.root_count += roots
         self.file_size += len(body)
 
-    def record(  # noqa: PLR0913 - one field each
-        self,
-        *,
-        legacy_id: int,
-        query: str,
-        created_at: datetime,
-        started: float,
-        duration: float,
-        failure: BulkFailure,
-    ) -> BulkOperationRecord:
-        """The operation whose result this is (a failed one keeps the first half as partial)."""
+    def finish(self, record: BulkOperationRecord, duration: float) -> None:
+        """Complete `record` with this result (a failed run keeps the first half as partial)."""
         result = b"".join([*self._chunks, self._compressor.flush()])
+        self._chunks = []
         partial = b""
-        if failure is not BulkFailure.NONE:
+        if record.failure is not BulkFailure.NONE:
             lines = zlib.decompress(result).splitlines(keepends=True)
             partial = zlib.compress(b"".join(lines[: len(lines) // 2]), 1)
-        return BulkOperationRecord(
-            legacy_id=legacy_id,
-            query=query,
-            created_at=created_at,
-            started=started,
-            duration=duration,
-            object_count=self.object_count,
-            root_count=self.root_count,
-            failure=failure,
-            result=result,
-            partial_result=partial,
-            file_size=self.file_size,
-        )
+        record.result = result
+        record.partial_result = partial
+        record.object_count = self.object_count
+        record.root_count = self.root_count
+        record.file_size = self.file_size
+        record.duration = duration
+        record.finished = True
 
 
 def jsonl_lines(rows: list[dict[str, Any]]) -> list[bytes]:
@@ -251,6 +236,7 @@ class BulkOperationRecord:
     partial_result: bytes = b""  # zlib-compressed JSONL of the first half (a failed run's)
     file_size: int = 0
     expired: bool = False  # set when the URL passed its seven days (or by the admin API)
+    finished: bool = True  # every slice written (False while a background run writes)
 
     @classmethod
     def of_rows(  # noqa: PLR0913 - one field each
@@ -288,8 +274,8 @@ class BulkOperationRecord:
         return gid("BulkOperation", self.legacy_id)
 
     def done(self, now: float) -> bool:
-        """Whether the run has finished by monotonic time `now`."""
-        return now - self.started >= self.duration
+        """Whether the run has finished by monotonic time `now` (written, and its time passed)."""
+        return self.finished and now - self.started >= self.duration
 
     def jsonl(self, *, partial: bool = False) -> bytes:
         """The result file (or the first half of it for a failed run)."""
@@ -342,7 +328,9 @@ def view(
     total = record.object_count
     if not record.done(now):
         status = "CREATED" if elapsed < record.duration * 0.1 else "RUNNING"
-        progress = int(total * elapsed / record.duration) if record.duration else total
+        progress = total  # still writing: the objects written so far
+        if record.finished and record.duration:
+            progress = int(total * elapsed / record.duration)
         return BulkOperationView(
             record.id,
             status,

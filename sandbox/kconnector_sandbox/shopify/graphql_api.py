@@ -18,11 +18,13 @@ from collections.abc import Sequence as SequenceABC
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
+from functools import lru_cache
 from importlib import resources
 from typing import TYPE_CHECKING, Any, overload
 
 from graphql import (
     GraphQLError,
+    GraphQLOutputType,
     GraphQLResolveInfo,
     GraphQLSchema,
     build_schema,
@@ -36,7 +38,7 @@ from kconnector_sandbox.shopify.search_syntax import compare, compile_query, par
 from kconnector_sandbox.shopify.versions import public_versions
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Sequence
+    from collections.abc import Callable, Hashable, Sequence
 
     from kconnector_sandbox.shopify.bulk import BulkOperationRecord, BulkOperationView
     from kconnector_sandbox.shopify.order_book import OrderSummary
@@ -63,6 +65,9 @@ class RequestContext:
     # many orders matched (set by the resolver; None when the query has no root `orders`).
     bulk_slice: tuple[int, int] | None = None
     bulk_matched: int | None = None
+    # A bulk run's listings, fixed by its first slice: the later slices (run while the orders may
+    # change) cut the same sorted matches. None outside bulk runs.
+    pinned_listings: dict[Hashable, _Listing] | None = None
 
 
 def _snake(name: str) -> str:
@@ -236,14 +241,14 @@ class _SortKeys(SequenceABC[Any]):
 
     def __init__(self, summaries: list[OrderSummary], sort: Callable[[Any], Any]) -> None:
         self._summaries = summaries
-        self._sort = sort
+        self.sort = sort
 
     def __len__(self) -> int:
         return len(self._summaries)
 
     def part(self, start: int, stop: int) -> _SortKeys:
         """Keys `start` to `stop`."""
-        return _SortKeys(self._summaries[start:stop], self._sort)
+        return _SortKeys(self._summaries[start:stop], self.sort)
 
     @overload
     def __getitem__(self, index: int) -> Any: ...  # noqa: ANN401 - a sort key
@@ -251,8 +256,8 @@ class _SortKeys(SequenceABC[Any]):
     def __getitem__(self, index: slice) -> list[Any]: ...
     def __getitem__(self, index: int | slice) -> Any:
         if isinstance(index, slice):
-            return [self._sort(o) for o in self._summaries[index]]
-        return self._sort(self._summaries[index])
+            return [self.sort(o) for o in self._summaries[index]]
+        return self.sort(self._summaries[index])
 
 
 class _BuiltOrders(SequenceABC[Order]):
@@ -268,6 +273,16 @@ class _BuiltOrders(SequenceABC[Order]):
     def part(self, start: int, stop: int) -> _BuiltOrders:
         """Orders `start` to `stop`."""
         return _BuiltOrders(self._shop, self._summaries[start:stop])
+
+    def live(self) -> _BuiltOrders:
+        """Without the orders deleted since the listing was made."""
+        alive = self._shop.is_live
+        return _BuiltOrders(self._shop, [o for o in self._summaries if alive(o.legacy_resource_id)])
+
+    @property
+    def summaries(self) -> list[OrderSummary]:
+        """The orders' summaries, in order."""
+        return self._summaries
 
     @overload
     def __getitem__(self, index: int) -> Order: ...
@@ -291,8 +306,9 @@ class _Listing:
     keys: _SortKeys
 
     def part(self, start: int, stop: int) -> _Listing:
-        """Orders `start` to `stop` of the listing (a bulk run's slice)."""
-        return _Listing(self.orders.part(start, stop), self.keys.part(start, stop))
+        """Orders `start` to `stop` of the listing (a bulk run's slice), those still live."""
+        orders = self.orders.part(start, stop).live()
+        return _Listing(orders, _SortKeys(orders.summaries, self.keys.sort))
 
 
 def _order_listing(context: RequestContext, query: str | None, sort_key: str) -> _Listing:
@@ -320,7 +336,13 @@ def _order_listing(context: RequestContext, query: str | None, sort_key: str) ->
         summaries.sort(key=sort)
         return _Listing(_BuiltOrders(shop, summaries), _SortKeys(summaries, sort))
 
-    return shop.listing(key, build)
+    pinned = context.pinned_listings
+    if pinned is None:
+        return shop.listing(key, build)
+    pin = ("orders", query, sort_key)
+    if pin not in pinned:
+        pinned[pin] = shop.listing(key, build)
+    return pinned[pin]
 
 
 def _resolve_orders(_root: object, info: GraphQLResolveInfo, **args: Any) -> dict[str, Any]:  # noqa: ANN401
@@ -488,20 +510,34 @@ def _resolve_bulk_run(_root: object, info: GraphQLResolveInfo, **args: Any) -> d
     return context.run_bulk(args["query"])
 
 
+@lru_cache(maxsize=4096)
+def field_resolver_for(name: str, return_type: GraphQLOutputType) -> Callable[..., Any]:
+    """The default resolver of field `name` (of type `return_type`), made once per field.
+
+    Dicts are read by key (camel or snake), objects by snake_case attribute; a list or tuple
+    read for a ``*Connection`` is paginated; a tuple given ``first`` is truncated (not in bulk).
+    """
+    snake = _snake(name)
+    connection = get_named_type(return_type).name.endswith("Connection")
+
+    def resolve(source: Any, info: GraphQLResolveInfo, **args: Any) -> Any:  # noqa: ANN401
+        if isinstance(source, dict):
+            value = source[name] if name in source else source.get(snake)
+        else:
+            value = getattr(source, snake, None)
+        if connection and isinstance(value, tuple | list):
+            context = _context(info)
+            return paginate(list(value), list(range(len(value))), args, bulk=context.bulk)
+        if isinstance(value, tuple) and args.get("first") is not None and not _context(info).bulk:
+            return list(value[: args["first"]])
+        return value
+
+    return resolve
+
+
 def _field_resolver(source: Any, info: GraphQLResolveInfo, **args: Any) -> Any:  # noqa: ANN401
-    """Default resolver: dicts by key (camel or snake), objects by snake_case attribute."""
-    name = info.field_name
-    if isinstance(source, dict):
-        value = source[name] if name in source else source.get(_snake(name))
-    else:
-        value = getattr(source, _snake(name), None)
-    named = get_named_type(info.return_type)
-    if named.name.endswith("Connection") and isinstance(value, tuple | list):
-        context = _context(info)
-        return paginate(list(value), list(range(len(value))), args, bulk=context.bulk)
-    if isinstance(value, tuple) and args.get("first") is not None and not _context(info).bulk:
-        return list(value[: args["first"]])
-    return value
+    """Default resolver: `field_resolver_for` the field being resolved."""
+    return field_resolver_for(info.field_name, info.return_type)(source, info, **args)
 
 
 def _type_resolver(value: Any, _info: GraphQLResolveInfo, _abstract: Any) -> str | None:  # noqa: ANN401

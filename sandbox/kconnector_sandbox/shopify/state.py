@@ -247,6 +247,10 @@ class ShopState:
             return True
         return order.created_at >= self.clock.now() - RECENT_ORDERS_WINDOW
 
+    def is_live(self, legacy_id: int) -> bool:
+        """Whether the order exists (not deleted)."""
+        return legacy_id in self._book
+
     def find(self, legacy_id: int) -> Order:
         """A live order by id."""
         return self._book.order(legacy_id)

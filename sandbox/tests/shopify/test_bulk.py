@@ -1,4 +1,5 @@
 import json
+import threading
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -151,7 +152,7 @@ def test_url_expires_seven_days_after_the_operation_completed() -> None:
 
 def test_bulk_run_executed_in_slices_writes_every_order_once_in_order(served, monkeypatch):
     # Executed 7 root orders at a time (500 by default): the result never all in memory.
-    monkeypatch.setattr("kconnector_sandbox.shopify.app.BULK_SLICE", 7)
+    monkeypatch.setattr("kconnector_sandbox.shopify.bulk_runner.BULK_SLICE", 7)
     query = BULK_QUERY.replace("orders {", "orders(sortKey: UPDATED_AT) {", 1)
     served.gql(RUN, {"q": query})
     done = _wait(served)
@@ -169,3 +170,58 @@ def test_bulk_run_executed_in_slices_writes_every_order_once_in_order(served, mo
             assert row["__parentId"] in parents
         else:
             parents.add(row["id"])
+
+
+def _held_after_first_slice(monkeypatch):
+    """Slices after the first wait for the returned event (a run that is still writing)."""
+    from kconnector_sandbox.shopify import bulk_runner  # noqa: PLC0415
+
+    release = threading.Event()
+    real = bulk_runner._execute_slice
+    calls = []
+
+    def held(*args, **kwargs):
+        calls.append(1)
+        if len(calls) > 1:
+            assert release.wait(30)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(bulk_runner, "_execute_slice", held)
+    monkeypatch.setattr(bulk_runner, "BULK_SLICE", 7)
+    return release
+
+
+def test_run_answers_at_once_and_is_running_until_every_slice_is_written(served, monkeypatch):
+    release = _held_after_first_slice(monkeypatch)
+    response = requests.post(
+        served.url,
+        json={"query": RUN, "variables": {"q": BULK_QUERY}},
+        headers={"X-Shopify-Access-Token": served.token},
+        timeout=5,  # a run executed inside the request would hold it until released
+    )
+    started = response.json()["data"]["bulkOperationRunQuery"]
+    assert started["userErrors"] == []
+    assert started["bulkOperation"]["status"] in {"CREATED", "RUNNING"}
+    time.sleep(0.1)  # past the modelled duration at time scale 50: only the writing holds it
+    current = served.gql(POLL)["data"]["currentBulkOperation"]
+    assert current["status"] == "RUNNING"
+    assert current["url"] is None
+    release.set()
+    done = _wait(served)
+    assert done["status"] == "COMPLETED"
+    rows = [json.loads(line) for line in requests.get(done["url"], timeout=10).text.splitlines()]
+    assert len([r for r in rows if "__parentId" not in r]) == len(served.shop.orders)
+
+
+def test_order_deleted_while_the_run_writes_is_left_out(served, monkeypatch):
+    release = _held_after_first_slice(monkeypatch)
+    assert served.gql(RUN, {"q": BULK_QUERY})["data"]["bulkOperationRunQuery"]["userErrors"] == []
+    last = served.shop.book.ids()[-1]  # in the last slice, not yet written
+    served.admin("DELETE", f"us/orders/{last}").raise_for_status()
+    release.set()
+    done = _wait(served)
+    assert done["status"] == "COMPLETED"
+    rows = [json.loads(line) for line in requests.get(done["url"], timeout=10).text.splitlines()]
+    roots = [r["id"] for r in rows if "__parentId" not in r]
+    assert roots == [o.id for o in served.shop.orders.values()]
+    assert f"gid://shopify/Order/{last}" not in roots
