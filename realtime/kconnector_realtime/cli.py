@@ -58,6 +58,7 @@ def read_settings(  # noqa: PLR0913 - one keyword per setting
     window_margin_minutes: int,
     meltano: str,
     max_body_bytes: int,
+    standby_runs: int = 2,
 ) -> RealtimeSettings:
     """The settings of `serve`, secrets from the environment.
 
@@ -72,6 +73,9 @@ def read_settings(  # noqa: PLR0913 - one keyword per setting
         raise click.UsageError(msg)
     if debounce < 0 or max_delay < debounce:
         msg = "max_delay_seconds must be at least debounce_seconds, both positive"
+        raise click.UsageError(msg)
+    if standby_runs < 0:
+        msg = "standby_runs: 0 (every run starts cold) or more (runs started ahead per store)"
         raise click.UsageError(msg)
     try:
         routes = load_routes(stores_file, os.environ)
@@ -91,6 +95,7 @@ def read_settings(  # noqa: PLR0913 - one keyword per setting
             max_delay=timedelta(seconds=max_delay),
             window_margin=timedelta(minutes=window_margin_minutes),
             meltano=meltano,
+            standby_runs=standby_runs,
         ),
         max_body_bytes=max_body_bytes,
     )
@@ -146,7 +151,7 @@ def main() -> None:
 )
 @click.option(
     "--debounce-seconds",
-    default=5.0,
+    default=1.0,
     show_default=True,
     envvar=f"{ENV_PREFIX}_DEBOUNCE_SECONDS",
     help="A store's run starts once its events are quiet this long...",
@@ -181,6 +186,14 @@ def main() -> None:
 )
 @click.option("--tick-seconds", default=0.5, show_default=True, envvar=f"{ENV_PREFIX}_TICK_SECONDS")
 @click.option(
+    "--standby-runs",
+    default=2,
+    show_default=True,
+    envvar=f"{ENV_PREFIX}_STANDBY_RUNS",
+    type=int,
+    help="Runs of each store's job started ahead, waiting for its events (0: start cold).",
+)
+@click.option(
     "--dispatch/--no-dispatch",
     default=True,
     show_default=True,
@@ -198,6 +211,7 @@ def serve(  # noqa: PLR0913, PLR0917 - click passes one argument per option
     max_body_bytes: int,
     tick_seconds: float,
     *,
+    standby_runs: int,
     dispatch: bool,
 ) -> None:
     """Receive webhooks and run each store's job for its events."""
@@ -210,6 +224,7 @@ def serve(  # noqa: PLR0913, PLR0917 - click passes one argument per option
         window_margin_minutes=window_margin_minutes,
         meltano=meltano,
         max_body_bytes=max_body_bytes,
+        standby_runs=standby_runs,
     )
     install_log_redaction([*settings.secrets.values(), settings.database_url])
     run_server(settings, host=host, port=port, tick_seconds=tick_seconds, dispatch=dispatch)

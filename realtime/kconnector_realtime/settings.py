@@ -92,7 +92,9 @@ class Secrets:
 class DispatchSettings:
     """How the dispatcher coalesces events into runs."""
 
-    debounce: timedelta = timedelta(seconds=5)
+    # Shopify sends orders/create, orders/paid and orders/updated of one order within about a
+    # second: a second of quiet takes them together; a later one makes a follow-up run.
+    debounce: timedelta = timedelta(seconds=1)
     max_delay: timedelta = timedelta(seconds=60)
     # The run's window starts this long before the oldest event (clock skew, a late retry).
     window_margin: timedelta = timedelta(minutes=10)
@@ -102,6 +104,11 @@ class DispatchSettings:
     # Done events are kept this long for dedupe (longer than any vendor retries: Shopify 48 h).
     retention: timedelta = timedelta(days=7)
     meltano: str = "meltano"
+    # Runs of each routed store's job started ahead, waiting for its events (dispatcher.py);
+    # 0: every run starts cold. Two: a follow-up run finds one warmed up for two runs' time.
+    standby_runs: int = 2
+    # A standby is replaced after this long (it then runs with the settings of the day).
+    standby_max_age: timedelta = timedelta(minutes=10)
 
 
 @dataclass(frozen=True)

@@ -139,15 +139,22 @@ def _alive(pid: int) -> bool:
 
 def test_a_dispatcher_killed_with_sigkill_leaves_no_claim_behind_after_restart(tmp_path) -> None:
     # The first stand-in for meltano runs until killed (the run SIGKILL leaves orphaned); the
-    # second, after the restart, succeeds at once.
+    # second, after the restart, succeeds at once. Both wait for their release first when
+    # started ahead as a standby, as the taps do (a cancelled or orphaned standby ends).
+    standby = (
+        "import os, sys, time\n"
+        "from kconnector_canonical.standby import StandbyCancelledError, wait_for_release\n"
+        "try:\n    wait_for_release(os.environ)\n"
+        "except StandbyCancelledError:\n    sys.exit(0)\n"
+    )
     pid_file = tmp_path / "run.pid"
     hanging = tmp_path / "meltano-hanging"
     hanging.write_text(
-        f"#!{sys.executable}\nimport os, time\n"
+        f"#!{sys.executable}\n{standby}"
         f"open({str(pid_file)!r}, 'w').write(str(os.getpid()))\ntime.sleep(120)\n"
     )
     succeeding = tmp_path / "meltano-succeeding"
-    succeeding.write_text(f"#!{sys.executable}\n")
+    succeeding.write_text(f"#!{sys.executable}\n{standby}")
     for fake in (hanging, succeeding):
         fake.chmod(0o700)
     database = f"sqlite:///{tmp_path / 'store.db'}"

@@ -59,7 +59,7 @@ def launcher() -> FakeLauncher:
 
 
 @pytest.fixture
-def dispatcher(queue, clock, launcher, database_url) -> Dispatcher:
+def dispatcher(queue, clock, launcher, database_url, tmp_path) -> Dispatcher:
     settings = RealtimeSettings(
         database_url=database_url,
         routes=(
@@ -72,9 +72,17 @@ def dispatcher(queue, clock, launcher, database_url) -> Dispatcher:
             window_margin=timedelta(minutes=10),
             retry_after=timedelta(seconds=30),
             meltano="/opt/meltano",
+            standby_runs=0,  # runs started cold; runs started ahead: test_standby.py
         ),
     )
-    return Dispatcher(queue, settings, clock=clock, launcher=launcher)
+    return Dispatcher(
+        queue,
+        settings,
+        clock=clock,
+        launcher=launcher,
+        environ={"MELTANO_PROJECT_ROOT": str(tmp_path / "project")},
+        standby_root=tmp_path / "runs",
+    )
 
 
 def _event(queue: EventQueue, key: str, store: str = SHOP, **kwargs) -> None:
@@ -120,7 +128,9 @@ def test_the_window_starts_before_the_oldest_event(dispatcher, queue, clock) -> 
     assert plan.env == {
         "TAP_SHOPIFY_ORDERS_START_DATE": expected.replace(microsecond=0)
         .isoformat()
-        .replace("+00:00", "Z")
+        .replace("+00:00", "Z"),
+        # The run's own Meltano system folder (test_meltano_system_folder.py).
+        "MELTANO_SYS_DIR_ROOT": plan.env["MELTANO_SYS_DIR_ROOT"],
     }
 
 
