@@ -43,9 +43,11 @@ from target_quickbooks.planning import (
     static_dependencies,
     with_queued_invoices,
 )
+from target_quickbooks.planning import body_hash as planning_body_hash
 from target_quickbooks.recording import DeliveryCounts, OutcomeRecorder, Records
 from target_quickbooks.store.audit import AuditEntry
 from target_quickbooks.store.dead_letters import DeadLetter
+from target_quickbooks.store.settled_lines import SettledLine
 from target_quickbooks.wave_planning import WavePlanner
 from target_quickbooks.writer import PlanWriter, WriteOutcome
 
@@ -125,6 +127,11 @@ class DeliveryEngine:
         # Per queued document: (its static dependencies, those it cannot do without).
         self._needs: dict[str, tuple[frozenset[str], frozenset[str]]] = {}
         self._flush_mark = 0
+        # The digest of the input line each queued document was parsed from (`input_screen`).
+        self._lines: dict[str, tuple[MappedDocument, str]] = {}
+        self._superseded: dict[str, list[tuple[MappedDocument, str]]] = {}
+        # The external_ids of the records that took the full path in this run.
+        self._received: set[str] = set()
         self.counts = DeliveryCounts()
         customers = CustomerWrites() if self.tuning.one_write_per_customer else None
         self._recorder = OutcomeRecorder(
@@ -134,6 +141,7 @@ class DeliveryEngine:
             max_attempts=settings.max_attempts,
             customers=customers,
             knows_side_effects=self.tuning.knows_payment_side_effects,
+            settled_lines=self._settled_lines,
         )
         self._conflicts = ConflictResolver(client, store, self._recorder, logger)
         lookups = None
@@ -156,6 +164,10 @@ class DeliveryEngine:
     def pending_count(self) -> int:
         """Documents received and not yet delivered or dead-lettered."""
         return len(self._pending)
+
+    def received(self, external_id: str) -> bool:
+        """Whether a record of this document came through the full path in this run."""
+        return external_id in self._received
 
     @property
     def client(self) -> QuickBooksClient:
@@ -183,8 +195,23 @@ class DeliveryEngine:
 
     # ------------------------------------------------------------------ input
 
-    def enqueue(self, document: MappedDocument) -> None:
-        """Queue a document; a newer record of the same external_id replaces a queued one."""
+    def enqueue(self, document: MappedDocument, *, line_digest: str | None = None) -> None:
+        """Queue a document; a newer record of the same external_id replaces a queued one.
+
+        Args:
+            document: the mapped document.
+            line_digest: the digest of the input line it was parsed from (`input_screen`):
+                recorded when the document is settled, so the same line skips the full path
+                in a later run.
+        """
+        self.counts.received += 1
+        self._received.add(document.external_id)
+        earlier = self._lines.pop(document.external_id, None)
+        if line_digest is not None:
+            self._lines[document.external_id] = (document, line_digest)
+            if earlier is not None and document.external_id in self._pending:
+                # Superseded before it was looked at: settled with the copy that replaced it.
+                self._superseded.setdefault(document.external_id, []).append(earlier)
         if document.external_id in self._pending:
             self.counts.superseded += 1
         self._pending[document.external_id] = document
@@ -195,7 +222,9 @@ class DeliveryEngine:
 
     def reject(self, stream: str, record: Mapping[str, Any], violation: ContractViolation) -> None:
         """Dead-letter a record that breaks the input contract."""
+        self.counts.received += 1
         external_id = str(record.get("external_id") or "<missing external_id>")
+        self._received.add(external_id)
         records = Records()
         records.letters.append(
             DeadLetter(
@@ -285,6 +314,32 @@ class DeliveryEngine:
             message=message,
         )
 
+    def _settled_lines(self, document: MappedDocument, body_hash: str) -> list[SettledLine]:
+        """The input lines of a document settled as itself (not one a guard made from it).
+
+        With it, the lines of the copies it superseded in the queue: what they held is known
+        (each was parsed and validated), and a later run weighs it against the ledger anew.
+        """
+        queued = self._lines.get(document.external_id)
+        if queued is None or queued[0] is not document:
+            return []
+        del self._lines[document.external_id]
+        superseded = self._superseded.pop(document.external_id, [])
+        copies = [(document, queued[1], body_hash)]
+        copies += [(earlier, digest, planning_body_hash(earlier)) for earlier, digest in superseded]
+        return [
+            SettledLine(
+                line_digest=digest,
+                external_id=copy.external_id,
+                stream=copy.stream,
+                entity=copy.entity,
+                operation=copy.operation.value,
+                source_updated_at=copy.source_updated_at,
+                body_hash=copy_hash,
+            )
+            for copy, digest, copy_hash in copies
+        ]
+
     # ------------------------------------------------------------------ flush
 
     def flush_if_due(self, every: int) -> None:
@@ -327,6 +382,9 @@ class DeliveryEngine:
             if held and not final and len(held) == len(ready):
                 return  # nothing but held documents: they wait for the next records
         self._flush_mark = 0
+        if final:
+            self._lines.clear()  # every document is settled or dead-lettered by now
+            self._superseded.clear()
 
     def _ready(self, *, final: bool) -> list[MappedDocument]:
         """Documents none of whose dependencies is still queued.

@@ -158,14 +158,34 @@ def skip_reason(document: MappedDocument, digest: str, entry: LedgerEntry | None
     """Why nothing needs to be written ("unchanged", "skipped_older"), or None."""
     if entry is None:
         return None
-    ours, theirs = _parse_time(document.source_updated_at), _parse_time(entry.source_updated_at)
+    return ledger_verdict(
+        document.operation,
+        document.source_updated_at,
+        digest,
+        entry_source_updated_at=entry.source_updated_at,
+        entry_body_hash=entry.body_hash,
+        entry_status=entry.status,
+    )
+
+
+def ledger_verdict(  # noqa: PLR0913 - both sides of the comparison
+    operation: Operation,
+    source_updated_at: str | None,
+    digest: str,
+    *,
+    entry_source_updated_at: str | None,
+    entry_body_hash: str,
+    entry_status: LedgerStatus,
+) -> str | None:
+    """`skip_reason` from the facts alone (the input's fast path has no `MappedDocument`)."""
+    ours, theirs = _parse_time(source_updated_at), _parse_time(entry_source_updated_at)
     if ours is not None and theirs is not None and ours < theirs:
         return "skipped_older"
-    if entry.body_hash == digest:
+    if entry_body_hash == digest:
         return "unchanged"
-    if document.operation is Operation.VOID and entry.status is not LedgerStatus.ACTIVE:
+    if operation is Operation.VOID and entry_status is not LedgerStatus.ACTIVE:
         return "unchanged"
-    if document.operation is Operation.DELETE and entry.status is LedgerStatus.DELETED:
+    if operation is Operation.DELETE and entry_status is LedgerStatus.DELETED:
         return "unchanged"
     return None
 

@@ -24,11 +24,13 @@ from target_quickbooks.store.ledger import ALIAS_BODY_HASH, LedgerEntry, LedgerS
 
 if TYPE_CHECKING:
     import logging
+    from collections.abc import Callable
 
     from target_quickbooks.contract import MappedDocument
     from target_quickbooks.customer_writes import CustomerWrites
     from target_quickbooks.planning import WritePlan
     from target_quickbooks.store import Store
+    from target_quickbooks.store.settled_lines import SettledLine
     from target_quickbooks.writer import WriteOutcome
 
 _UNRECONCILED_GUIDANCE = (
@@ -48,17 +50,24 @@ class Records:
     delivered: list[str] = field(default_factory=list)
     # (entity, QuickBooks Id) of documents QuickBooks changed as a side effect of our writes.
     side_effects: list[tuple[str, str]] = field(default_factory=list)
+    # Input lines whose document was settled as itself (`input_screen`: the next run's fast path).
+    settled: list[SettledLine] = field(default_factory=list)
 
     def commit(self, store: Store, realm_id: str) -> None:
-        """Write everything collected (ledger first: it is what makes a re-run a no-op)."""
+        """Write everything collected (ledger first: it is what makes a re-run a no-op).
+
+        The settled lines go last: each one says its ledger entry and its dead letter (resolved
+        or not) are already written.
+        """
         store.ledger.put_many(self.ledger)
         store.ledger.bump_sync_tokens(realm_id, self.side_effects)
         store.audit.append(self.audit)
         if self.delivered:
             store.dead_letters.resolve(realm_id, self.delivered)
         store.dead_letters.record(self.letters)
+        store.settled_lines.record(realm_id, self.settled)
         self.ledger, self.audit, self.letters, self.delivered = [], [], [], []
-        self.side_effects = []
+        self.side_effects, self.settled = [], []
 
 
 @dataclass
@@ -84,6 +93,10 @@ class DeliveryCounts:
     converted_document_type: int = 0
     # Copies of a customer the run had already written, addresses aside (customer_writes).
     customer_resends: int = 0
+    # Records that reached the engine (the full path) / records skipped at the input line as
+    # settled before (`input_screen`; also counted in `unchanged`).
+    received: int = 0
+    screened: int = 0
 
     def as_log(self) -> str:
         """key=value pairs for the run summary."""
@@ -102,13 +115,16 @@ class OutcomeRecorder:
         max_attempts: int,
         customers: CustomerWrites | None = None,
         knows_side_effects: bool = True,
+        settled_lines: Callable[[MappedDocument, str], list[SettledLine]] | None = None,
     ) -> None:
         """Bind the company, the run's counts, the logger and the retry budget (for messages).
 
         `customers`, when given, learns every customer written (one write per customer per run).
         With `knows_side_effects`, a Payment created advances its Invoices' SyncTokens in the
-        ledger (`applied_invoices`).
+        ledger (`applied_invoices`). `settled_lines` gives the input lines a document was parsed
+        from (none for a document the run made itself), recorded once the document is settled.
         """
+        self._settled_lines = settled_lines
         self._customers = customers
         self._knows_side_effects = knows_side_effects
         self.realm_id = realm_id
@@ -279,6 +295,7 @@ class OutcomeRecorder:
         )
         if check is None or check.matches:
             records.delivered.append(source.external_id)
+            self.settled(records, source, plan.body_hash)
             return
         self.counts.unreconciled += 1
         message = f"QuickBooks totals differ from the store's: {check.describe()}"
@@ -290,6 +307,11 @@ class OutcomeRecorder:
             intuit_tid=outcome.intuit_tid,
         )
         self.letter(records, source, error, operation="reconcile", plan=plan, qbo_id=qbo_id)
+
+    def settled(self, records: Records, document: MappedDocument, body_hash: str) -> None:
+        """The document needs nothing more: remember the input line it came from, if any."""
+        if self._settled_lines is not None:
+            records.settled.extend(self._settled_lines(document, body_hash))
 
     def _customer_alias(self, plan: WritePlan) -> LedgerEntry | None:
         """``<order id>#customer``: the customer an order's documents were written for.

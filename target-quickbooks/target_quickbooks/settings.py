@@ -125,6 +125,8 @@ class Settings:
     allow_insecure_http: bool = False
     allow_plaintext_tokens: bool = False
     writer_lease_wait_seconds: float = DEFAULT_WRITER_LEASE_WAIT_SECONDS
+    # Skip, at the input line, records the store says were settled before (`input_screen`).
+    input_fast_path: bool = True
 
     @property
     def token_keys(self) -> tuple[str, ...]:
@@ -200,6 +202,7 @@ class Settings:
             writer_lease_wait_seconds=seconds(
                 "writer_lease_wait_seconds", DEFAULT_WRITER_LEASE_WAIT_SECONDS
             ),
+            input_fast_path=_flag(config.get("input_fast_path", True)),
         )
         errors.extend(settings.cross_field_errors())
         errors.extend(settings.token_key_errors())

@@ -98,7 +98,7 @@ class DocumentSink(QuickBooksSink):
             if isinstance(parsed, ContractViolation):
                 engine.reject(self.stream_name, clean, parsed)
                 return
-            engine.enqueue(parsed)
+            engine.enqueue(parsed, line_digest=self.qbo_target.line_digest)
             engine.flush_if_due(self.qbo_target.settings.batch_size * _FLUSH_BATCHES)
 
         self._guarded(queue)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 from singer_sdk import typing as th
 from singer_sdk.helpers.capabilities import PluginCapabilities
@@ -16,7 +16,8 @@ from target_quickbooks.auth import TokenManager
 from target_quickbooks.client import QuickBooksClient
 from target_quickbooks.contract import DEAD_LETTER_STREAM, DOCUMENT_STREAMS
 from target_quickbooks.delivery import DeliveryEngine
-from target_quickbooks.errors import DeliveryError, SystemFaultError
+from target_quickbooks.errors import DeliveryError, ErrorClass, SystemFaultError
+from target_quickbooks.input_screen import InputScreen, code_fingerprint, settings_fingerprint
 from target_quickbooks.rate_limits import RealmRateLimiter
 from target_quickbooks.references import ReferenceResolver
 from target_quickbooks.settings import (
@@ -29,20 +30,24 @@ from target_quickbooks.settings import (
     QBO_REQUESTS_PER_MINUTE,
     Settings,
 )
-from target_quickbooks.singer_input import CheckedSingerReader, InputLineError
+from target_quickbooks.singer_input import CheckedSingerReader, InputLineError, LineScreen
 from target_quickbooks.sinks import DeadLetterSink, DocumentSink
 from target_quickbooks.store import Store, open_store
 from target_quickbooks.store.audit import AuditEntry
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+
     from singer_sdk.sinks import Sink
 
+    from target_quickbooks.input_screen import Screened
     from target_quickbooks.store.lease import WriterLease
 
 # A duration: a JSON number, or a numeric string as Meltano passes a setting from the
 # environment (its `decimal` kind cannot be serialised into the plugin's config). Parsed, with an
 # error naming the setting, by Settings.from_config.
 SECONDS = th.CustomType({"type": ["number", "string"]})
+_T = TypeVar("_T")
 
 
 class TargetQuickBooks(Target):
@@ -255,6 +260,18 @@ class TargetQuickBooks(Target):
             ),
         ),
         th.Property(
+            "input_fast_path",
+            th.BooleanType,
+            default=True,
+            title="Skip records settled before",
+            description=(
+                "A record whose input line is byte for byte one an earlier run settled (same "
+                "settings, same target version), and whose document the ledger still holds "
+                "unchanged, is counted and skipped at the input (no validation, no look-up). "
+                "Set false for one run to check every record in full (docs/operations.md)."
+            ),
+        ),
+        th.Property(
             "alert_command",
             th.StringType,
             title="Alert command",
@@ -306,6 +323,39 @@ class TargetQuickBooks(Target):
         # A sync run writes: it takes the company's writer lease before the engine is built.
         # The operator commands that only read (status, reconcile) turn this off.
         self.lease_on_delivery = True
+        if isinstance(self.message_reader, CheckedSingerReader):
+            self.message_reader.screen_factory = self._input_screen
+
+    # ------------------------------------------------------------ fast path
+
+    def _input_screen(self) -> LineScreen | None:
+        """The fast path's screen (`input_screen`), or None when it is off.
+
+        Off with `input_fast_path` false, and with stream maps (a line may then make several
+        documents, or another one than its own: the line's digest would not name one document).
+        """
+        if not self.settings.input_fast_path or self.config.get("stream_maps"):
+            return None
+
+        def build() -> InputScreen:
+            engine = self.delivery  # the writer lease first: the ledger read is this run's
+            fingerprint = settings_fingerprint(
+                self.config, self.config_jsonschema, code=code_fingerprint()
+            )
+            return InputScreen(
+                engine.store,
+                engine.realm_id,
+                engine.counts,
+                fingerprint,
+                received=engine.received,
+            )
+
+        return _GuardedScreen(_stopping_on_failure(self, build), self)
+
+    @property
+    def line_digest(self) -> str | None:
+        """The digest of the input line being processed (None: the fast path is off)."""
+        return getattr(self.message_reader, "line_digest", None)
 
     # ------------------------------------------------------------ wiring
 
@@ -472,6 +522,52 @@ class TargetQuickBooks(Target):
         )
         self.close()
         raise SystemExit(paragraph)
+
+
+class _GuardedScreen:
+    """The screen, stopping the run like a sink does when the store fails under it."""
+
+    def __init__(self, screen: InputScreen, target: TargetQuickBooks) -> None:
+        self._screen = screen
+        self._target = target
+
+    def screen(self, lines: Sequence[str]) -> list[Screened]:
+        return self._guarded(lambda: self._screen.screen(lines))
+
+    def skip(self, screened: Screened) -> bool:
+        return self._screen.skip(screened)
+
+    def flush(self) -> None:
+        self._guarded(self._screen.flush)
+
+    def _guarded(self, action: Callable[[], _T]) -> _T:
+        return _stopping_on_failure(self._target, action)
+
+
+def _stopping_on_failure(target: TargetQuickBooks, action: Callable[[], _T]) -> _T:
+    """`action`'s result; a failure stops the run with the alert, as a sink's does.
+
+    A system error (the writer lease busy, the store unreachable) stops with its own message;
+    anything else as an internal failure (its traceback at DEBUG only: it may carry data).
+    """
+    try:
+        return action()
+    except DeliveryError as exc:
+        if exc.error_class is ErrorClass.SYSTEM:
+            target.stop_run(exc)
+        raise
+    except Exception as exc:
+        target.logger.debug("unexpected failure", exc_info=True)
+        target.stop_run(
+            SystemFaultError(
+                f"unexpected internal failure ({type(exc).__name__})",
+                code=error_catalog.INTERNAL,
+                guidance=(
+                    "Re-run with the log level at DEBUG to see the traceback; if the store "
+                    "database is unreachable or full, fix it first."
+                ),
+            )
+        )
 
 
 if __name__ == "__main__":

@@ -227,6 +227,7 @@ class WavePlanner:
                     )
                 )
             counts.unchanged += 1
+            self._recorder.settled(records, document, digest)
             records.audit.append(
                 self._recorder.audit(
                     document, document.operation.value, reason, qbo_id=_id_of(entry)

@@ -25,6 +25,7 @@ from target_quickbooks.store.dead_letters import DeadLetters
 from target_quickbooks.store.lease import WriterLease, writer_lease
 from target_quickbooks.store.ledger import Ledger
 from target_quickbooks.store.review_queue import ReviewQueue
+from target_quickbooks.store.settled_lines import SettledLines
 from target_quickbooks.store.tokens import TokenVault
 
 if TYPE_CHECKING:
@@ -170,6 +171,7 @@ class Store:
         self.audit = AuditLog(engine, self.lock)
         self.dead_letters = DeadLetters(engine, self.lock)
         self.reviews = ReviewQueue(engine, self.lock)
+        self.settled_lines = SettledLines(engine, self.lock)
         self._leases: list[WriterLease] = []
 
     def writer_lease(self, realm_id: str, **kwargs: Any) -> WriterLease:  # noqa: ANN401 - WriterLease's keywords

@@ -103,6 +103,23 @@ review_queue = sa.Table(
     sa.UniqueConstraint("realm_id", "fingerprint", name="uq_review_queue_fingerprint"),
 )
 
+# 0005: input lines the target settled (delivered, unchanged or older than the ledger's copy),
+# keyed by a digest of the raw line and the settings that shape what is written: an unchanged
+# rerun skips them at the input line (`input_screen`, store/settled_lines.py).
+settled_lines = sa.Table(
+    "settled_lines",
+    metadata,
+    sa.Column("realm_id", sa.String(32), primary_key=True),
+    sa.Column("line_digest", sa.String(32), primary_key=True),
+    sa.Column("external_id", sa.String(512), nullable=False),
+    sa.Column("stream", sa.String(64), nullable=False),
+    sa.Column("entity", sa.String(32), nullable=False),
+    sa.Column("operation", sa.String(16), nullable=False),
+    sa.Column("source_updated_at", sa.String(40), nullable=True),
+    sa.Column("body_hash", sa.String(64), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+)
+
 # 0003: the writer lease, one row per company while a run may write to it (store/lease.py).
 writer_leases = sa.Table(
     "writer_leases",
