@@ -14,6 +14,7 @@ from decimal import Decimal
 from functools import cache
 from typing import TYPE_CHECKING, Any, cast
 
+import jsonschema_rs
 from jsonschema import Draft202012Validator
 
 from kconnector_canonical.money import is_currency_code, minor_units, parse_amount
@@ -47,8 +48,27 @@ class InvalidRecordError(ValueError):
 
 
 @cache
+@cache
 def _validator(stream: Stream) -> Draft202012Validator:
+    # Built once per stream: it only reads the schema.
     return Draft202012Validator(load_schema(stream))
+
+
+@cache
+def _fast_validator(stream: Stream) -> jsonschema_rs.Draft202012Validator:
+    # The same schema compiled by jsonschema-rs: the yes/no answer for the common, valid record
+    # in about a hundredth of the time (the mapper checks every record it reads). Formats are
+    # not asserted, as by `jsonschema` without a format checker.
+    return jsonschema_rs.Draft202012Validator(load_schema(stream), validate_formats=False)
+
+
+def _schema_problems(record: dict[str, Any], stream: Stream) -> list[Problem]:
+    """The schema's problems: none when the compiled check passes; else `jsonschema` names each."""
+    if _fast_validator(stream).is_valid(record):
+        return []
+    return sorted(
+        {p for error in _validator(stream).iter_errors(record) for p in _schema_problem(error)}
+    )
 
 
 def detect_stream(record: dict[str, Any]) -> Stream:
@@ -386,9 +406,7 @@ def validate(record: object, stream: Stream | None = None) -> list[Problem]:
     chosen = stream or detect_stream(record)
     if chosen not in STREAMS:
         return [Problem("(record)", f"unknown stream {chosen!r}")]
-    problems = sorted(
-        {p for error in _validator(chosen).iter_errors(record) for p in _schema_problem(error)}
-    )
+    problems = _schema_problems(record, chosen)
     if problems:
         return problems
     semantic = list(_common_problems(record, chosen))
