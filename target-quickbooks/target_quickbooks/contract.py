@@ -16,6 +16,7 @@ from importlib import resources
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
+import jsonschema_rs
 from jsonschema import Draft202012Validator
 
 if TYPE_CHECKING:
@@ -88,14 +89,28 @@ def _validator(name: str) -> Draft202012Validator:
     return Draft202012Validator(json.loads(text))
 
 
-def schema_of(stream: str) -> dict[str, Any]:
-    """The JSON Schema the target expects on a stream."""
-    name = "dead_letter.json" if stream == DEAD_LETTER_STREAM else "document.json"
+def schema_of_file(name: str) -> dict[str, Any]:
+    """One of the target's schema files, as JSON."""
     schema = _validator(name).schema
     return dict(schema) if isinstance(schema, dict) else {}
 
 
+def schema_of(stream: str) -> dict[str, Any]:
+    """The JSON Schema the target expects on a stream."""
+    return schema_of_file("dead_letter.json" if stream == DEAD_LETTER_STREAM else "document.json")
+
+
+@cache
+def _fast_validator(name: str) -> jsonschema_rs.Draft202012Validator:
+    # The same schema compiled by jsonschema-rs: the yes/no answer
+    # for the common, valid record in about a hundredth of the time; formats not asserted, as by
+    # `jsonschema` without a format checker. jsonschema names the problem of an invalid one.
+    return jsonschema_rs.Draft202012Validator(schema_of_file(name), validate_formats=False)
+
+
 def _violation(name: str, record: Mapping[str, Any]) -> ContractViolation | None:
+    if _fast_validator(name).is_valid(record if isinstance(record, dict) else dict(record)):
+        return None
     errors = sorted(_validator(name).iter_errors(dict(record)), key=lambda e: list(e.path))
     if not errors:
         return None
