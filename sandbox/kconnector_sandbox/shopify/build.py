@@ -256,13 +256,12 @@ def build_order(spec: OrderSpec, shop_currency: str) -> Order:  # noqa: C901, PL
     transactions = _materialise_transactions(txs, views, spec, n)
 
     refunds: list[Refund] = []
-    tx_index = _first_refund_tx_index(txs)
+    refund_positions = iter([i for i, tx in enumerate(txs) if tx.kind == "REFUND"])
     for k, refund_spec in enumerate(spec.refunds):
         s_ref, p_ref = shop.refunds[k], pres.refunds[k]
         refund_txs: tuple[OrderTransaction, ...] = ()
         if s_ref.total != 0 or p_ref.total != 0:
-            refund_txs = (transactions[tx_index],)
-            tx_index += 1
+            refund_txs = (transactions[next(refund_positions)],)
         refund_lines = tuple(
             RefundLineItem(
                 id=gid("RefundLineItem", 61_000_000_000_000 + n * 100_000 + k * 1000 + j),
@@ -446,9 +445,19 @@ def _application(spec: OrderSpec, views: _Views, index: int) -> DiscountApplicat
 
 
 def _transactions(spec: OrderSpec, views: _Views, card: str) -> list[_Tx]:
+    """The order's transactions: its payment, then refunds and edit charges in time order.
+
+    The payment is of the order's total at checkout: what a later edit added is charged by a
+    sale of its own (`spec.added_charges`), so the first payment never changes. Each later
+    transaction comes after the existing ones (every change is stamped after all the order
+    already has), so a transaction keeps its position, hence its id, for good.
+    """
     shop, pres = views.shop, views.pres
     at = spec.created_at
     plan = spec.payment
+    added_shop = sum((c.shop_amount for c in spec.added_charges), ZERO)
+    added_pres = sum((c.presentment_amount for c in spec.added_charges), ZERO)
+    paid_shop, paid_pres = shop.total - added_shop, pres.total - added_pres
     txs: list[_Tx] = []
     if plan is PaymentPlan.SALE:
         if spec.gift_card_payment:
@@ -467,15 +476,15 @@ def _transactions(spec: OrderSpec, views: _Views, card: str) -> list[_Tx]:
                 "SALE",
                 "SUCCESS",
                 card,
-                shop.total - shop.gift_card_payment,
-                pres.total - pres.gift_card_payment,
+                paid_shop - shop.gift_card_payment,
+                paid_pres - pres.gift_card_payment,
                 at,
             )
         )
     elif plan is PaymentPlan.AUTHORIZE_CAPTURE:
-        txs.append(_Tx("AUTHORIZATION", "SUCCESS", card, shop.total, pres.total, at))
+        txs.append(_Tx("AUTHORIZATION", "SUCCESS", card, paid_shop, paid_pres, at))
         txs.append(
-            _Tx("CAPTURE", "SUCCESS", card, shop.total, pres.total, at + timedelta(hours=2), 0)
+            _Tx("CAPTURE", "SUCCESS", card, paid_shop, paid_pres, at + timedelta(hours=2), 0)
         )
     elif plan is PaymentPlan.PENDING:
         txs.append(_Tx("SALE", "PENDING", "manual", shop.total, pres.total, at))
@@ -488,21 +497,32 @@ def _transactions(spec: OrderSpec, views: _Views, card: str) -> list[_Tx]:
         void_at = spec.cancelled_at or at + timedelta(hours=1)
         txs.append(_Tx("VOID", "SUCCESS", card, shop.total, pres.total, void_at, 0))
     parent = len(txs) - 1
+    return txs + _later_transactions(spec, views, card, parent, txs[parent].gateway)
+
+
+def _later_transactions(
+    spec: OrderSpec, views: _Views, card: str, parent: int, gateway: str
+) -> list[_Tx]:
+    """Refunds (children of the payment at `parent`, on its `gateway`) and edit charges."""
+    shop, pres = views.shop, views.pres
+    later: list[tuple[datetime, int, _Tx]] = []
     for k, refund in enumerate(spec.refunds):
         s_total, p_total = shop.refunds[k].total, pres.refunds[k].total
         if s_total != 0 or p_total != 0:
-            gateway = txs[parent].gateway
-            txs.append(
-                _Tx("REFUND", "SUCCESS", gateway, s_total, p_total, refund.created_at, parent)
-            )
-    return txs
-
-
-def _first_refund_tx_index(txs: list[_Tx]) -> int:
-    for index, tx in enumerate(txs):
-        if tx.kind == "REFUND":
-            return index
-    return len(txs)
+            tx = _Tx("REFUND", "SUCCESS", gateway, s_total, p_total, refund.created_at, parent)
+            later.append((refund.created_at, 1, tx))
+    for charge in spec.added_charges:  # an edit's charge before the refund of what it removed
+        tx = _Tx(
+            "SALE",
+            "SUCCESS",
+            card,
+            charge.shop_amount,
+            charge.presentment_amount,
+            charge.created_at,
+        )
+        later.append((charge.created_at, 0, tx))
+    later.sort(key=lambda entry: (entry[0], entry[1]))  # stable: refunds keep their order
+    return [tx for _, _, tx in later]
 
 
 def _materialise_transactions(

@@ -9,6 +9,9 @@ payout the bank declined (``FAILED``) whose money comes back as a ``TRANSFER_FAI
 next payout. Each payout also holds its own ``TRANSFER`` row (the money leaving the balance for the
 bank, amount = -net), as Shopify lists it among the payout's balance transactions.
 
+A payout once paid never changes (`keep_paid`): what later happens to an order (an edit's
+charge or refund, a refund, a deletion) is a new balance transaction in a later payout.
+
 Payouts are daily: the transactions of a store-local day are paid out on the next business day
 (Monday for Friday to Sunday) at 06:00 store time. A payout issued after the shop's "now" is
 ``SCHEDULED``; earlier ones are ``PAID``. Σ net of a payout's balance transactions (the TRANSFER
@@ -320,10 +323,15 @@ def _seeded(charges: list[BalanceTransaction], currency: str) -> list[BalanceTra
     ]
 
 
-def build_ledger(orders: Iterable[Order], currency: str, tz: ZoneInfo) -> PaymentsLedger | None:
+def build_ledger(
+    orders: Iterable[Order], currency: str, tz: ZoneInfo, history_end: datetime | None = None
+) -> PaymentsLedger | None:
     """The Shopify Payments ledger of a shop with `orders`; None without Shopify Payments.
 
-    Deterministic: the same orders give the same payouts, ids and amounts.
+    Deterministic: the same orders give the same payouts, ids and amounts. The seeded events
+    (adjustment, reserve, chargeback, failed payout) are placed among the transactions dated
+    before `history_end` (the shop's seeded history) only, so orders created, edited, refunded
+    or deleted later never move them.
     """
     if currency not in CARD_RATES:
         return None
@@ -331,37 +339,27 @@ def build_ledger(orders: Iterable[Order], currency: str, tz: ZoneInfo) -> Paymen
         (t for order in orders for t in _charges(order)),
         key=lambda t: (t.transaction_date, t.legacy_id),
     )
+    # Strictly before: a change made as the shop's clock starts is stamped at `history_end`.
+    history = [t for t in charges if history_end is None or t.transaction_date < history_end]
     entries = sorted(
-        [*charges, *_seeded(charges, currency)], key=lambda t: (t.transaction_date, t.legacy_id)
+        [*charges, *_seeded(history, currency)], key=lambda t: (t.transaction_date, t.legacy_id)
     )
     by_day: dict[date, list[BalanceTransaction]] = defaultdict(list)
     for entry in entries:
         by_day[payout_day(entry.transaction_date, tz)].append(entry)
     days = sorted(by_day)
-    failed_day = days[2] if len(days) >= 5 else None  # noqa: PLR2004 - room for the retry
+    history_days = sorted({payout_day(t.transaction_date, tz) for t in history})
+    failed_day = history_days[2] if len(history_days) >= 5 else None  # noqa: PLR2004 - retry room
     payouts: list[Payout] = []
     carried: BalanceTransaction | None = None
     for day in days:
         legacy = PAYOUT_ID_BASE + day.toordinal()
-        issued = _issued_at(day, tz)
-        settled = [replace(t, payout_legacy_id=legacy) for t in by_day[day]]
+        settled = list(by_day[day])
         if carried is not None:
-            settled.append(replace(carried, payout_legacy_id=legacy))
+            settled.append(carried)
             carried = None
-        net = sum((t.net for t in settled), ZERO)
-        transfer = BalanceTransaction(
-            legacy_id=TRANSFER_ID_BASE + day.toordinal(),
-            type="TRANSFER",
-            source_type="TRANSFER",
-            source_id=legacy,
-            source_order_transaction_id=None,
-            amount=-net,
-            fee=ZERO,
-            transaction_date=issued,
-            payout_legacy_id=legacy,
-        )
-        failed = day == failed_day
-        if failed:
+        payout = _payout(legacy, _issued_at(day, tz), currency, settled, failed=day == failed_day)
+        if payout.failed:
             # The bank declined it: the money returns to the balance the next business day and
             # is paid out again with the next payout (summary.retriedPayouts).
             carried = BalanceTransaction(
@@ -370,10 +368,81 @@ def build_ledger(orders: Iterable[Order], currency: str, tz: ZoneInfo) -> Paymen
                 source_type="TRANSFER",
                 source_id=legacy,
                 source_order_transaction_id=None,
-                amount=net,
+                amount=payout.net,
                 fee=ZERO,
-                transaction_date=issued + timedelta(days=1),
+                transaction_date=payout.issued_at + timedelta(days=1),
             )
-        payouts.append(Payout(legacy, issued, currency, (*settled, transfer), failed=failed))
+        payouts.append(payout)
     every = tuple(t for payout in payouts for t in payout.transactions)
     return PaymentsLedger(currency, tuple(payouts), every)
+
+
+def _payout(
+    legacy: int,
+    issued: datetime,
+    currency: str,
+    settled: list[BalanceTransaction],
+    *,
+    failed: bool,
+) -> Payout:
+    """A payout of `settled` with its TRANSFER row (amount = -net)."""
+    rows = [replace(t, payout_legacy_id=legacy) for t in settled]
+    net = sum((t.net for t in rows), ZERO)
+    transfer = BalanceTransaction(
+        legacy_id=TRANSFER_ID_BASE + (legacy - PAYOUT_ID_BASE),
+        type="TRANSFER",
+        source_type="TRANSFER",
+        source_id=legacy,
+        source_order_transaction_id=None,
+        amount=-net,
+        fee=ZERO,
+        transaction_date=issued,
+        payout_legacy_id=legacy,
+    )
+    return Payout(legacy, issued, currency, (*rows, transfer), failed=failed)
+
+
+def keep_paid(
+    previous: PaymentsLedger, current: PaymentsLedger, paid_by: datetime, tz: ZoneInfo
+) -> PaymentsLedger:
+    """`current`, with the payouts `previous` had issued by `paid_by` kept exactly as they were.
+
+    Shopify never changes a payout once paid: what changes later is booked as new balance
+    transactions in a later payout. The payouts issued before the orders changed are taken from
+    the ledger served before the change; a transaction they already settled is left out of the
+    later payouts, and a transaction dated in their period that they do not hold (one that did
+    not exist when they were paid) goes to the first payout after them.
+    """
+    frozen = [p for p in previous.payouts if p.issued_at <= paid_by]
+    if not frozen:
+        return current
+    last = frozen[-1].issued_at
+    settled = {t.legacy_id for p in frozen for t in p.transactions}
+    late = [
+        t
+        for p in current.payouts
+        if p.issued_at <= last
+        for t in p.transactions
+        if t.type != "TRANSFER" and t.legacy_id not in settled
+    ]
+    payouts = list(frozen)
+    for payout in current.payouts:
+        if payout.issued_at <= last:
+            continue
+        rows = [t for t in payout.transactions if t.type != "TRANSFER"]
+        kept = [*late, *(t for t in rows if t.legacy_id not in settled)]
+        late = []
+        if len(kept) == len(rows) and all(a is b for a, b in zip(kept, rows, strict=False)):
+            payouts.append(payout)
+        else:
+            payouts.append(
+                _payout(
+                    payout.legacy_id, payout.issued_at, payout.currency, kept, failed=payout.failed
+                )
+            )
+    if late:  # nothing after the paid payouts yet: the next business day's payout
+        day = payout_day(paid_by, tz)
+        legacy = PAYOUT_ID_BASE + day.toordinal()
+        payouts.append(_payout(legacy, _issued_at(day, tz), current.currency, late, failed=False))
+    every = tuple(t for payout in payouts for t in payout.transactions)
+    return PaymentsLedger(current.currency, tuple(payouts), every)

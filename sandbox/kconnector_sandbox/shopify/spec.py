@@ -99,6 +99,20 @@ class RefundSpec:
 
 
 @dataclass(frozen=True)
+class AddedChargeSpec:
+    """What an edit added to a paid order, charged when the edit was made.
+
+    Money already taken never changes (a paid payout keeps its charges): the customer pays the
+    difference as a new sale. Both amounts are the difference of the order's totals before and
+    after the edit, in the shop currency and in the presentment currency.
+    """
+
+    created_at: datetime
+    shop_amount: Decimal
+    presentment_amount: Decimal
+
+
+@dataclass(frozen=True)
 class FulfillmentSpec:
     """A shipment of some line quantities."""
 
@@ -162,6 +176,7 @@ class OrderSpec:
     refunds: tuple[RefundSpec, ...] = ()
     fulfillments: tuple[FulfillmentSpec, ...] = ()
     edited_at: tuple[datetime, ...] = ()
+    added_charges: tuple[AddedChargeSpec, ...] = ()  # paid edits that added to the order
     cancelled_at: datetime | None = None
     cancel_reason: str | None = None
     test: bool = False

@@ -13,6 +13,7 @@ from collections.abc import Callable, Hashable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
+from itertools import chain
 from typing import TYPE_CHECKING, Any, TypeVar
 from zoneinfo import ZoneInfo
 
@@ -33,8 +34,9 @@ from kconnector_sandbox.shopify.order_book import (
     OrderNotFoundError,
     OrderSummary,
 )
-from kconnector_sandbox.shopify.payments import PaymentsLedger, build_ledger
-from kconnector_sandbox.shopify.spec import OrderSpec, PaymentPlan, RefundSpec
+from kconnector_sandbox.shopify.order_changes import InvalidChangeError, edited_lines
+from kconnector_sandbox.shopify.payments import PaymentsLedger, build_ledger, keep_paid
+from kconnector_sandbox.shopify.spec import AddedChargeSpec, OrderSpec, PaymentPlan, RefundSpec
 
 if TYPE_CHECKING:
     from decimal import Decimal
@@ -69,11 +71,7 @@ class ShopStatus(StrEnum):
     ERROR = "error"  # 500
 
 
-__all__ = ["OrderNotFoundError", "ShopState"]
-
-
-class InvalidChangeError(ValueError):
-    """An admin change that the order cannot take (the message says why)."""
+__all__ = ["InvalidChangeError", "OrderNotFoundError", "ShopState"]
 
 
 class ShopClock:
@@ -86,6 +84,11 @@ class ShopClock:
         self._start = start
         self._monotonic = monotonic
         self._t0 = monotonic()
+
+    @property
+    def start(self) -> datetime:
+        """Where the clock started: the end of the seeded history."""
+        return self._start
 
     def now(self) -> datetime:
         """The current shop time (UTC, whole seconds)."""
@@ -121,8 +124,12 @@ class ShopState:
     revision: int = field(default=0, init=False)
     _listings: dict[Hashable, Any] = field(default_factory=dict, init=False, repr=False)
     _listings_revision: int = field(default=0, init=False, repr=False)
-    # The Shopify Payments ledger and the revision it was built at (built on first use).
+    # The Shopify Payments ledger and the revision it was built at (built on first use), when
+    # the orders first changed after it was built (its payouts issued before are kept as paid),
+    # and the deleted orders (their money stays in the payouts).
     _ledger: tuple[int, PaymentsLedger | None] | None = field(default=None, init=False, repr=False)
+    _changed_since_ledger: datetime | None = field(default=None, init=False, repr=False)
+    _deleted_orders: list[Order] = field(default_factory=list, init=False, repr=False)
 
     def __post_init__(self) -> None:
         """Create the throttle bucket with the run's time scale."""
@@ -204,11 +211,24 @@ class ShopState:
                 return self._ledger[1]
             revision = self.revision
             ids = self._book.ids()
-        ledger = build_ledger(self._built(ids), self.profile.currency, self.tz)
+            deleted = list(self._deleted_orders)
+            previous = self._ledger[1] if self._ledger is not None else None
+            changed_at = self._changed_since_ledger
+        orders = chain(self._built(ids), deleted)
+        ledger = build_ledger(orders, self.profile.currency, self.tz, self.clock.start)
+        if ledger is not None and previous is not None and changed_at is not None:
+            ledger = keep_paid(previous, ledger, changed_at, self.tz)
         with self.lock:
             if self.revision == revision:
                 self._ledger = (revision, ledger)
+                self._changed_since_ledger = None
         return ledger
+
+    def _changed(self) -> None:
+        """Note a change to the orders (under the lock)."""
+        self.revision += 1
+        if self._ledger is not None and self._changed_since_ledger is None:
+            self._changed_since_ledger = self.clock.now()
 
     def _built(self, ids: list[int]) -> Iterator[Order]:
         """The orders of `ids` built one at a time (an order deleted meanwhile is left out)."""
@@ -268,7 +288,7 @@ class ShopState:
 
     def _store(self, spec: OrderSpec, topic: str, refund_index: int | None = None) -> Order:
         order = self._book.put(spec)
-        self.revision += 1
+        self._changed()
         refund = order.refunds[refund_index] if refund_index is not None else None
         for listener in self.listeners:
             listener(self, topic, order, refund)
@@ -305,26 +325,43 @@ class ShopState:
         email: str | None = None,
         quantities: dict[int, int] | None = None,
     ) -> Order:
-        """Edit an order; bumps updatedAt. Quantity changes reprice the order."""
+        """Edit an order; bumps updatedAt. Quantity changes reprice the order.
+
+        On a paid order, money already taken never changes (a paid payout keeps its charges;
+        "if an edit changes the total order value, then the customer might need to pay a
+        balance or receive a refund", https://shopify.dev/docs/api/admin-graphql/latest/mutations/orderEditCommit):
+        `quantities` set each line's current quantity; units added are charged as a new sale of
+        the difference, units removed are refunded (a refund of those units, so
+        `LineItem.quantity` keeps them and `currentQuantity` drops, as Shopify counts removed
+        units). On an unpaid order they set the line's quantity.
+        """
         with self.lock:
             spec = self._spec(legacy_id)
-            lines = list(spec.lines)
-            taken = _quantities_taken(spec)
-            for index, quantity in (quantities or {}).items():
-                if not 0 <= index < len(lines) or quantity < max(1, taken.get(index, 0)):
-                    msg = f"line {index} cannot take quantity {quantity}"
-                    raise InvalidChangeError(msg)
-                lines[index] = replace(lines[index], quantity=quantity)
+            paid = spec.payment in {PaymentPlan.SALE, PaymentPlan.AUTHORIZE_CAPTURE}
+            lines, removed = edited_lines(spec, quantities or {}, paid=paid)
             at = self._stamp(spec)
-            spec = replace(
+            edited = replace(
                 spec,
                 note=spec.note if note is None else note,
                 tags=spec.tags if tags is None else tags,
                 email=spec.email if email is None else email,
-                lines=tuple(lines),
+                lines=lines,
                 edited_at=(*spec.edited_at, at),
             )
-            return self._store(spec, "orders/updated")
+            if not paid:
+                return self._store(edited, "orders/updated")
+            before = self._book.order(legacy_id).total_price_set
+            after = build_order(edited, self.profile.currency).total_price_set
+            shop_delta = after.shop_money.amount - before.shop_money.amount
+            presentment_delta = after.presentment_money.amount - before.presentment_money.amount
+            if shop_delta > 0 or presentment_delta > 0:
+                charge = AddedChargeSpec(at, shop_delta, presentment_delta)
+                edited = replace(edited, added_charges=(*spec.added_charges, charge))
+            if not removed:
+                return self._store(edited, "orders/updated")
+            refund = RefundSpec(at, removed, note="Removed by an order edit", restock=True)
+            edited = replace(edited, refunds=(*edited.refunds, refund))
+            return self._store(edited, "refunds/create", refund_index=len(edited.refunds) - 1)
 
     def refund_order(
         self,
@@ -397,7 +434,8 @@ class ShopState:
         with self.lock:
             order = self.find(legacy_id)
             self._book.remove(legacy_id)
-            self.revision += 1
+            self._deleted_orders.append(order)  # its charges and refunds stay in the payouts
+            self._changed()
             legacy = DELETION_EVENT_BASE + len(self.deletions)
             event = BasicEvent(
                 id=gid("BasicEvent", legacy),
@@ -433,19 +471,6 @@ class ShopState:
             return self._book.events(legacy_id)
         except OrderNotFoundError:
             return ()
-
-
-def _quantities_taken(spec: OrderSpec) -> dict[int, int]:
-    """Per line, the units already refunded or fulfilled (an edit may not go below them)."""
-    refunded: dict[int, int] = {}
-    for refund in spec.refunds:
-        for i, quantity in refund.lines:
-            refunded[i] = refunded.get(i, 0) + quantity
-    fulfilled: dict[int, int] = {}
-    for fulfillment in spec.fulfillments:
-        for i, quantity in fulfillment.lines:
-            fulfilled[i] = fulfilled.get(i, 0) + quantity
-    return {i: max(refunded.get(i, 0), fulfilled.get(i, 0)) for i in {*refunded, *fulfilled}}
 
 
 def utc_now_iso(clock: ShopClock) -> str:

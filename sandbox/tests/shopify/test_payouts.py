@@ -6,6 +6,8 @@ from decimal import Decimal
 from kconnector_sandbox.options import SandboxOptions
 from kconnector_sandbox.shopify import build
 from kconnector_sandbox.shopify.payments import processing_fee
+from kconnector_sandbox.shopify.profiles import PROFILES
+from kconnector_sandbox.shopify.state import ShopClock, ShopState
 
 PAYOUTS = """
 query Payouts($after: String, $q: String, $sort: PayoutSortKeys, $reverse: Boolean) {
@@ -255,3 +257,148 @@ def test_admin_lists_the_payouts_with_their_transactions(served):
         settled = [t for t in payout["transactions"] if t["type"] != "TRANSFER"]
         assert sum(Decimal(t["net"]) for t in settled) == Decimal(payout["net"])
     assert served.admin("GET", "uk/payouts").json() == []
+
+
+def _paid_payouts(client):
+    """Every PAID payout with its net, summary and balance transactions, as the API serves them."""
+    payouts = {p["id"]: p for p in _pages(client, PAYOUTS, "payouts") if p["status"] == "PAID"}
+    rows = defaultdict(list)
+    for row in _pages(client, TRANSACTIONS, "balanceTransactions"):
+        if row["associatedPayout"]["id"] in payouts:
+            rows[row["associatedPayout"]["id"]].append(row)
+    assert len(payouts) > 10
+    return {
+        key: (payout, sorted(rows[key], key=lambda r: r["id"])) for key, payout in payouts.items()
+    }
+
+
+def _order_rows(client, order_id, kind):
+    return [
+        row
+        for row in _pages(client, TRANSACTIONS, "balanceTransactions")
+        if row["type"] == kind and (row["associatedOrder"] or {}).get("id") == order_id
+    ]
+
+
+def _paid_card_order(client, *, removable):
+    """A card-paid order whose charge is in a PAID payout (with a unit that can be removed)."""
+    paid = {
+        row["sourceOrderTransactionId"]
+        for _, rows in _paid_payouts(client).values()
+        for row in rows
+        if row["type"] == "CHARGE"
+    }
+    for order in client.shop.orders.values():
+        sales = [t for t in order.transactions if t.kind in {"SALE", "CAPTURE"}]
+        if order.refunds or order.test or len(sales) != 1 or sales[0].gateway != "shopify_payments":
+            continue
+        line = order.line_items[0]
+        shipped = sum(
+            f.quantity
+            for ff in order.fulfillments
+            for f in ff.fulfillment_line_items
+            if f.line_item.id == line.id
+        )
+        if removable and line.quantity - shipped < 1:
+            continue
+        if removable and line.quantity < 2:
+            continue
+        if sales[0].id.rsplit("/", 1)[1] in paid:
+            return order, sales[0]
+    msg = "no card-paid order in a paid payout"
+    raise AssertionError(msg)
+
+
+def test_an_edit_that_adds_to_an_order_in_a_paid_payout_is_a_new_charge_in_a_later_payout(served):
+    before = _paid_payouts(served)
+    order, sale = _paid_card_order(served, removable=False)
+    quantity = order.line_items[0].quantity
+    response = served.admin(
+        "POST",
+        f"us/orders/{order.legacy_resource_id}/edit",
+        json={"quantities": {"0": quantity + 1}},
+    )
+    assert response.status_code == 200
+    edited = served.shop.find(order.legacy_resource_id)
+    added = edited.total_price_set.shop_money.amount - order.total_price_set.shop_money.amount
+    assert added > 0
+    # the order: the first sale is untouched; the customer paid the difference with a new sale
+    sales = [t for t in edited.transactions if t.kind in {"SALE", "CAPTURE"}]
+    assert [t.id for t in sales[:-1]] == [sale.id]
+    assert sales[0].amount_set == sale.amount_set
+    assert sales[-1].amount_set.shop_money.amount == added
+    assert sales[-1].processed_at == edited.updated_at
+    assert edited.total_received_set == edited.total_price_set
+    assert edited.display_financial_status == "PAID"
+    assert edited.line_items[0].quantity == quantity + 1
+    # the books: every paid payout exactly as it was; the charge in the next (scheduled) payout
+    assert _paid_payouts(served) == before
+    charges = _order_rows(served, order.id, "CHARGE")
+    (new,) = [c for c in charges if c["sourceOrderTransactionId"] != sale.id.rsplit("/", 1)[1]]
+    assert _money(new, "amount") == added
+    assert _money(new, "fee") == processing_fee(added, "USD")
+    assert new["associatedPayout"]["status"] == "SCHEDULED"
+
+
+def test_an_edit_that_lowers_an_order_in_a_paid_payout_is_a_refund_in_a_later_payout(served):
+    before = _paid_payouts(served)
+    order, sale = _paid_card_order(served, removable=True)
+    line = order.line_items[0]
+    response = served.admin(
+        "POST",
+        f"us/orders/{order.legacy_resource_id}/edit",
+        json={"quantities": {"0": line.quantity - 1}},
+    )
+    assert response.status_code == 200
+    edited = served.shop.find(order.legacy_resource_id)
+    # Shopify counts removed units in `quantity`; `currentQuantity` drops
+    assert edited.line_items[0].quantity == line.quantity
+    assert edited.line_items[0].current_quantity == line.current_quantity - 1
+    (refund,) = edited.refunds
+    assert [(r.line_item.id, r.quantity) for r in refund.refund_line_items] == [(line.id, 1)]
+    returned = refund.total_refunded_set.shop_money.amount
+    assert returned > 0
+    assert next(t for t in edited.transactions if t.kind == "SALE").amount_set == sale.amount_set
+    assert _paid_payouts(served) == before
+    (row,) = _order_rows(served, order.id, "REFUND")
+    assert _money(row, "amount") == -returned
+    assert row["associatedPayout"]["status"] == "SCHEDULED"
+
+
+def test_orders_created_refunded_or_deleted_later_leave_paid_payouts_as_they_were(served):
+    before = _paid_payouts(served)
+    order, _ = _paid_card_order(served, removable=False)
+    other = next(
+        o
+        for o in served.shop.orders.values()
+        if o.display_financial_status == "PAID" and not o.refunds and o.id != order.id
+    )
+    served.admin("POST", "us/orders", json={}).raise_for_status()
+    served.admin(
+        "POST", f"us/orders/{other.legacy_resource_id}/refund", json={"lines": [[0, 1]]}
+    ).raise_for_status()
+    served.admin("DELETE", f"us/orders/{order.legacy_resource_id}").raise_for_status()
+    assert _paid_payouts(served) == before
+
+
+def test_paid_payouts_are_the_same_whether_or_not_payouts_were_read_before_the_changes():
+    # The shop's clock stands still at its start: the changes are stamped at the very end of
+    # the seeded history, the edge where they must still not count as history.
+    def shop():
+        clock = ShopClock(monotonic=lambda: 0.0)
+        return ShopState.seeded(PROFILES["us"], 11, 80, clock, 50.0)
+
+    expected = shop().payments_ledger()
+    changed = shop()
+    first = changed.book.ids()[3]
+    changed.create_order()
+    changed.edit_order(first, quantities={0: changed.find(first).line_items[0].quantity + 2})
+    changed.refund_order(changed.book.ids()[7], amount=Decimal("1.00"))
+    changed.delete_order(changed.book.ids()[5])
+    ledger = changed.payments_ledger()
+    now = changed.clock.now()
+    assert expected is not None
+    assert ledger is not None
+    paid = [p for p in expected.payouts if p.status(now) != "SCHEDULED"]
+    assert len(paid) > 10
+    assert [p for p in ledger.payouts if p.status(now) != "SCHEDULED"] == paid
