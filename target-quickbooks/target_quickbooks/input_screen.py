@@ -28,6 +28,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from importlib import metadata, resources
 from typing import TYPE_CHECKING, Any
 
@@ -188,6 +189,7 @@ class InputScreen:
         wanted = [d for d, line in zip(digests, lines, strict=True) if _RECORD_MARK in line]
         matches = self._store.settled_lines.matches(self._realm, wanted) if wanted else {}
         screened: list[Screened] = []
+        now = datetime.now(UTC)  # one time for the chunk's audit rows (read just now)
         for digest in digests:
             match = matches.get(digest)
             verdict = fast_verdict(match) if match is not None else None
@@ -202,6 +204,7 @@ class InputScreen:
                 external_id=line.external_id,
                 entity=line.entity,
                 qbo_id=match.qbo_id,
+                ts=now,
             )
             screened.append(Screened(digest, line.stream, audit))
         return screened

@@ -208,6 +208,26 @@ def test_a_rotated_key_reads_old_tokens_and_writes_with_the_new_key(
     assert store_factory(token_keys=(key_b,)).tokens.load(realm).refresh_token == "R2"
 
 
+def test_audit_rows_with_and_without_snapshots_keep_their_order(store_factory, realm):
+    store = store_factory()
+    kinds = [None, {"Id": "1"}, None, None, {"Id": "2"}]
+    store.audit.append(
+        AuditEntry(realm, "update", f"o{n}", external_id=f"e:{n}", after=after)
+        for n, after in enumerate(kinds)
+    )
+
+    rows = store.audit.entries(realm)
+
+    assert [(r["outcome"], r["after"], r["before"]) for r in rows] == [
+        (f"o{n}", after, None) for n, after in enumerate(kinds)
+    ]
+    with store.engine.connect() as connection:
+        nulls = connection.execute(
+            sa.select(sa.func.count()).where(audit_log.c.after.is_(None))
+        ).scalar_one()
+    assert nulls == 3  # SQL NULL, not a JSON null
+
+
 def test_audit_log_refuses_updates_and_deletes(store_factory, realm):
     store = store_factory()
     store.audit.append([AuditEntry(realm, "create", "created", external_id="e:1")])
