@@ -1,11 +1,12 @@
 """Shopify Payments payouts and balance transactions: sums, links to orders, paging, access."""
 
 from collections import defaultdict
+from dataclasses import replace
 from decimal import Decimal
 
 from kconnector_sandbox.options import SandboxOptions
 from kconnector_sandbox.shopify import build
-from kconnector_sandbox.shopify.payments import processing_fee
+from kconnector_sandbox.shopify.payments import keep_paid, processing_fee
 from kconnector_sandbox.shopify.profiles import PROFILES
 from kconnector_sandbox.shopify.state import ShopClock, ShopState
 
@@ -402,3 +403,28 @@ def test_paid_payouts_are_the_same_whether_or_not_payouts_were_read_before_the_c
     paid = [p for p in expected.payouts if p.status(now) != "SCHEDULED"]
     assert len(paid) > 10
     assert [p for p in ledger.payouts if p.status(now) != "SCHEDULED"] == paid
+
+
+def test_keep_paid_moves_a_transaction_dated_in_a_paid_period_to_the_next_payout():
+    clock = ShopClock(monotonic=lambda: 0.0)
+    shop = ShopState.seeded(PROFILES["us"], 11, 80, clock, 50.0)
+    previous = shop.payments_ledger()
+    assert previous is not None
+    paid = [p for p in previous.payouts if p.issued_at <= clock.now()]
+    first = paid[3]
+    late = replace(first.transactions[0], legacy_id=first.transactions[0].legacy_id + 7)
+    current = replace(
+        previous,
+        payouts=tuple(
+            replace(p, transactions=(late, *p.transactions)) if p is first else p
+            for p in previous.payouts
+        ),
+    )
+    kept = keep_paid(previous, current, clock.now(), shop.tz)
+    assert kept.payouts[: len(paid)] == tuple(paid)
+    after = kept.payouts[len(paid)]
+    assert after.issued_at > clock.now()
+    assert [t.legacy_id for t in after.transactions if t.legacy_id == late.legacy_id]
+    (transfer,) = [t for t in after.transactions if t.type == "TRANSFER"]
+    assert transfer.amount == -after.net
+    assert late.net in {t.net for t in after.transactions}
