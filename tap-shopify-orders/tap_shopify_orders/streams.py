@@ -5,7 +5,10 @@
   the bookmark advances record by record and a crashed run resumes from what it emitted. The
   bookmark is inclusive; an order read twice in a run (window boundaries) is emitted once.
 - History older than `bulk_threshold_days` is read with one bulk operation whose id is kept in
-  the state, so an interrupted run resumes waiting for it instead of starting another.
+  the state, so an interrupted run resumes waiting for it instead of starting another. So is a
+  newer range holding `bulk_min_orders` orders or more (a first run over a busy shop's last
+  month, a catch-up after a long pause): paged, each order costs about 180 points of Shopify's
+  throttle, in bulk about 10.
 - An interrupted run resumes where it stopped: every page (`page_size` orders, in a bulk result
   as in paged reads) a STATE message carries the run's position (`resume.py`), and the next run
   skips what came before it: at most one page is emitted again.
@@ -64,6 +67,12 @@ DOWNLOAD_TIMEOUT_SECONDS = 300  # one wait for bytes of a bulk result
 # The whole bulk result: an hour reads well over a gigabyte even on a slow line.
 BULK_DOWNLOAD_DEADLINE_SECONDS = 3600.0
 HYDRATE_BATCH = 5  # orders per `nodes(ids:)` query when reading their refunds
+# A range of at least this many orders is read in bulk whatever its age. Paged, an order costs
+# about 180 points (its nested connections), so 1,000 orders take 30 minutes of the Standard
+# plan's 100 points/s; in bulk about 10 (refunds and fulfillments read by id, bench/RESULTS.md,
+# "Backfill at QuickBooks' limits"). Fewer are paged: no operation to wait for, records as they
+# come (scheduled polls and real-time windows hold a few orders).
+BULK_MIN_ORDERS = 1000
 FULFILLMENT_BATCH = 25  # fulfillments (each with 10 line items) per `nodes(ids:)` query
 
 
@@ -103,6 +112,7 @@ class OrdersStream(ShopifyStream):
     schema = singer_schema("orders")
 
     window_target = WINDOW_TARGET
+    bulk_min_orders = BULK_MIN_ORDERS
     # Orders between two checkpoints; None: one page (`page_size`).
     checkpoint_records: int | None = None
     bulk_poll_seconds = 5.0
@@ -240,11 +250,27 @@ class OrdersStream(ShopifyStream):
         cutoff = window.end - timedelta(days=self.settings.bulk_threshold_days)
         saved = self.stream_state.get(BULK_STATE_KEY)
         start = window.start
+        recent = Window(max(start, cutoff), window.end)
+        # Counted once: the paging plan starts from the same range (no request more when paged).
+        recent_count = self._count(recent, self.window_target)
+        if not isinstance(saved, dict) and recent_count >= self.bulk_min_orders:
+            self.logger.info(
+                "%s orders or more updated since %s: read in bulk, not paged",
+                self.bulk_min_orders,
+                utc_z(recent.start),
+            )
+            cutoff = window.end
         if isinstance(saved, dict) or start < cutoff:
             bulk_window = self._bulk_window(saved, Window(start, cutoff))
             yield from self._bulk_orders(bulk_window, store, cursor)
             start = max(start, bulk_window.end)
-        for part in plan_windows(Window(start, window.end), self._count, self.window_target):
+
+        def count(part: Window, limit: int) -> int:
+            if part == recent and limit <= self.window_target:
+                return min(recent_count, limit)
+            return self._count(part, limit)
+
+        for part in plan_windows(Window(start, window.end), count, self.window_target):
             yield from self._paged_orders(part, store)
 
     def _count(self, window: Window, limit: int) -> int:

@@ -15,6 +15,7 @@ from kconnector_sandbox.shopify.graphql_api import load_schema
 from tap_shopify_orders.errors import BulkOperationError, ShopifyFatalError
 from tap_shopify_orders.queries import ORDERS_PAGE
 from tap_shopify_orders.settings import DEFAULT_PAGE_SIZE
+from tap_shopify_orders.streams import BULK_MIN_ORDERS
 from tap_shopify_orders.throttle import MAX_SINGLE_QUERY_COST
 
 if TYPE_CHECKING:
@@ -341,6 +342,52 @@ def test_history_beyond_the_threshold_is_read_with_a_bulk_operation(
     assert started, "the operation id is written to the state as soon as it starts"
     download = next(r for r in requests_mock.request_history if r.url == BULK_URL)
     assert "X-Shopify-Access-Token" not in download.headers  # a signed URL: the token stays home
+
+
+def counted(count: int) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    return lambda _v: {"data": {"ordersCount": {"count": count, "precision": "EXACT"}}}
+
+
+@pytest.mark.usefixtures("no_sleep")
+def test_a_recent_range_too_large_to_page_is_read_with_a_bulk_operation(
+    fake_shopify: Any,
+    orders: list[dict[str, Any]],
+    mock_config: dict[str, Any],
+    tap_run: Callable[..., Any],
+    requests_mock: requests_mock.Mocker,
+) -> None:
+    # Every order of the run is newer than `bulk_threshold_days` (30 by default), but there are
+    # too many to page: about 180 points each paged against about 10 in bulk.
+    fake_shopify.handlers["OrdersCount"] = counted(BULK_MIN_ORDERS)
+    bulk_handlers(fake_shopify, ["RUNNING", "COMPLETED"])
+    fake_shopify.handlers["Hydrate"] = hydrate(orders[:1])
+    requests_mock.get(BULK_URL, text=jsonl(orders[0]))
+    run = tap_run(mock_config)
+    assert fake_shopify.operations().count("BulkRun") == 1
+    [bulk_search] = [
+        c["variables"]["query"] for c in fake_shopify.calls if c["operation"] == "BulkRun"
+    ]
+    # The operation reads the run's whole range, up to its upper bound.
+    assert "updated_at:>='2026-11-01T00:00:00Z'" in bulk_search
+    assert "updated_at:<='2026-11-15T12:00:00Z'" in bulk_search  # conftest's MOCK_NOW
+    assert [r["source_id"] for r in run.records("orders")] == ["1"]
+
+
+@pytest.mark.usefixtures("no_sleep")
+def test_a_recent_range_small_enough_is_paged_and_counted_once(
+    fake_shopify: Any,
+    bodies: Any,
+    orders: list[dict[str, Any]],
+    mock_config: dict[str, Any],
+    tap_run: Callable[..., Any],
+) -> None:
+    fake_shopify.handlers["OrdersCount"] = counted(BULK_MIN_ORDERS - 1)
+    fake_shopify.handlers["OrdersPage"] = lambda _v: bodies.orders_page(copy.deepcopy(orders))
+    run = tap_run(mock_config)
+    assert "BulkRun" not in fake_shopify.operations()
+    # The count that decides is the one the paging plan starts from: no request more.
+    assert fake_shopify.operations().count("OrdersCount") == 1
+    assert [r["source_id"] for r in run.records("orders")] == ["1", "2", "3"]
 
 
 @pytest.mark.usefixtures("no_sleep")
