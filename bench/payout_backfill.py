@@ -413,6 +413,24 @@ def print_tap(read: TapRead, *, cached: bool) -> None:
     )
 
 
+HEADER = (
+    "mode            orders  emitted  written  writes  batches  queries  429s  real_s  QBO-min"
+    "  limit-min  docs/QBO-min  100k-orders hours"
+)
+
+
+def print_run(run: Backfill) -> None:
+    """One mode's row (printed as soon as the mode is done, so a cut run keeps its figures)."""
+    rate = run.documents / run.quickbooks_minutes if run.quickbooks_minutes else 0.0
+    print(
+        f"{run.mode:<15} {run.orders:>6} {run.emitted:>8} {run.documents:>7} "
+        f"{run.writes:>7} {run.batches:>8} {run.queries:>8} {run.throttled:>5} "
+        f"{run.seconds:>7.1f} {run.quickbooks_minutes:>8.1f} {run.limit_minutes:>10.1f} "
+        f"{rate:>13.0f} {run.full_size_hours():>18.1f}"
+    )
+    print(f"  written (ledger): {run.held}", flush=True)
+
+
 def main() -> int:
     """Run both modes, print the table; exit 1 when a step fails."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -424,6 +442,9 @@ def main() -> int:
     )
     parser.add_argument("--fresh", action="store_true", help="read and map again")
     parser.add_argument("--modes", nargs="+", choices=MODES, default=list(MODES))
+    parser.add_argument(
+        "--prepare-only", action="store_true", help="read and map into the cache, write nothing"
+    )
     parser.add_argument("--work", type=Path, help="keep the run's files here (default: temporary)")
     args = parser.parse_args()
     cache = args.cache / f"seed{SEED}-orders{args.orders}"
@@ -432,7 +453,18 @@ def main() -> int:
     read = cached_read(args.orders, args.shopify_time_scale, cache, fresh=args.fresh)
     print_tap(read, cached=cached)
     streams = {mode: map_documents(mode, cache, fresh=args.fresh) for mode in args.modes}
+    for mode in args.modes:
+        print(f"{mode}: mapper streams {dict(sorted(streams[mode].items()))}", flush=True)
+    if args.prepare_only:
+        return 0
+    scaled = "" if args.orders == FULL_SIZE else " (scaled from the measured size)"
     load_before = os.getloadavg()[0]
+    print(
+        f"time_scale {args.time_scale:g} (a QuickBooks minute = {60 / args.time_scale:.1f} s); "
+        f"cores {os.cpu_count()}; {platform.python_implementation()} {platform.python_version()}; "
+        f"load {load_before:.2f} before the writes"
+    )
+    print(HEADER + scaled, flush=True)
     with tempfile.TemporaryDirectory(prefix="payout-backfill-") as temporary:
         work = args.work or Path(temporary)
         work.mkdir(parents=True, exist_ok=True)
@@ -440,26 +472,8 @@ def main() -> int:
         for mode in args.modes:
             emitted = sum(streams[mode].values())
             runs.append(write_documents(mode, args.orders, emitted, (cache, work), args.time_scale))
-            print(f"{mode}: mapper streams {dict(sorted(streams[mode].items()))}", flush=True)
-    scaled = "" if args.orders == FULL_SIZE else " (scaled from the measured size)"
-    print(
-        f"time_scale {args.time_scale:g} (a QuickBooks minute = {60 / args.time_scale:.1f} s); "
-        f"cores {os.cpu_count()}; {platform.python_implementation()} {platform.python_version()}; "
-        f"load {load_before:.2f} -> {os.getloadavg()[0]:.2f}"
-    )
-    print(
-        "mode            orders  emitted  written  writes  batches  queries  429s  real_s  QBO-min"
-        f"  limit-min  docs/QBO-min  100k-orders hours{scaled}"
-    )
-    for run in runs:
-        rate = run.documents / run.quickbooks_minutes if run.quickbooks_minutes else 0.0
-        print(
-            f"{run.mode:<15} {run.orders:>6} {run.emitted:>8} {run.documents:>7} "
-            f"{run.writes:>7} {run.batches:>8} {run.queries:>8} {run.throttled:>5} "
-            f"{run.seconds:>7.1f} {run.quickbooks_minutes:>8.1f} {run.limit_minutes:>10.1f} "
-            f"{rate:>13.0f} {run.full_size_hours():>18.1f}"
-        )
-        print(f"  written (ledger): {run.held}")
+            print_run(runs[-1])
+    print(f"load {os.getloadavg()[0]:.2f} after the writes")
     failed = [run.mode for run in runs if run.exit_code != 0]
     for mode in failed:
         print(f"FAILED: target-quickbooks exited non-zero in {mode}")
