@@ -42,7 +42,8 @@ was the bottleneck. Likewise the tap's Shopify minutes against its points floor.
 deadline per step; loopback only. Run from the repository root:
 
     .venv/bin/python bench/payout_backfill.py                    # 2,000 orders
-    .venv/bin/python bench/payout_backfill.py --orders 100000 --time-scale 8   # the full size
+    .venv/bin/python bench/payout_backfill.py --orders 100000 --prepare-only   # read and map
+    .venv/bin/python bench/payout_backfill.py --orders 100000 --time-scale 8   # then the writes
 """
 
 from __future__ import annotations
