@@ -51,7 +51,7 @@ from kconnector_canonical.standby import (
     write_release,
 )
 from kconnector_realtime.queue import split_store_key
-from kconnector_realtime.settings import START_DATE_ENV
+from kconnector_realtime.settings import RUN_ENV, START_DATE_ENV
 from target_quickbooks.store.schema import ledger
 
 if TYPE_CHECKING:
@@ -159,7 +159,7 @@ def store_run_plan(
         run_key=run_key,
         slot=route.run_slot,
         argv=_store_argv(route, settings),
-        env={START_DATE_ENV[route.platform]: start_text},
+        env={START_DATE_ENV[route.platform]: start_text, **RUN_ENV[route.platform]},
         kind="store",
         release={"start_date": start_text},
     )
@@ -179,6 +179,7 @@ def standby_plan(
         argv=_store_argv(route, settings),
         env={
             START_DATE_ENV[route.platform]: _utc_text(now - settings.dispatch.window_margin),
+            **RUN_ENV[route.platform],
             STANDBY_DIR_ENV: str(folder),
             STANDBY_OWNER_ENV: str(os.getpid()),
         },

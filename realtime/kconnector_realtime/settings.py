@@ -36,6 +36,15 @@ START_DATE_ENV: Final = {
     "shopify": "TAP_SHOPIFY_ORDERS_START_DATE",
     "woocommerce": "TAP_WOOCOMMERCE_ORDERS_START_DATE",
 }
+# What every real-time run of a platform's job adds. Shopify: a narrow window is read with pages,
+# never with a bulk operation (`bulk_threshold_days` at the tap's maximum, 50 years): a bulk
+# query is polled every 5 s, and before API 2026-01 a shop runs one at a time, so a real-time run
+# would wait for (or hold up) the scheduled poll's backfill. A window of 1,000 orders or more
+# (the receiver down for long) still goes to bulk: the tap's own rule for a big recent range.
+RUN_ENV: Final[dict[str, dict[str, str]]] = {
+    "shopify": {"TAP_SHOPIFY_ORDERS_BULK_THRESHOLD_DAYS": str(365 * 50)},
+    "woocommerce": {},
+}
 DEFAULT_JOBS: Final = {
     "shopify": "shopify-to-quickbooks",
     "woocommerce": "woocommerce-to-quickbooks",

@@ -131,7 +131,22 @@ def test_the_window_starts_before_the_oldest_event(dispatcher, queue, clock) -> 
         .replace("+00:00", "Z"),
         # The run's own Meltano system folder (test_meltano_system_folder.py).
         "MELTANO_SYS_DIR_ROOT": plan.env["MELTANO_SYS_DIR_ROOT"],
+        "TAP_SHOPIFY_ORDERS_BULK_THRESHOLD_DAYS": "18250",
     }
+
+
+def test_a_real_time_run_reads_shopify_with_pages_never_a_bulk_operation(
+    dispatcher, queue, clock
+) -> None:
+    # A bulk query is polled every 5 s and, before API 2026-01, one runs per shop at a time.
+    _event(queue, "a")
+    _event(queue, "b", store=WOO)
+    clock.advance(3)
+
+    plans = {plan.argv[-1]: plan for plan in dispatcher.tick()}
+
+    assert plans["shopify-to-quickbooks"].env["TAP_SHOPIFY_ORDERS_BULK_THRESHOLD_DAYS"] == "18250"
+    assert not any("BULK" in key for key in plans["woocommerce-to-quickbooks"].env)
 
 
 def test_events_during_a_run_make_one_follow_up_run(dispatcher, queue, clock, launcher) -> None:

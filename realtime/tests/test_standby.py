@@ -145,6 +145,7 @@ def test_each_routed_store_keeps_one_run_started_ahead(dispatcher, launcher, clo
         "shopify-to-quickbooks",
     )
     assert shop.plan.env["KCONNECTOR_STANDBY_OWNER_PID"] == str(os.getpid())
+    assert shop.plan.env["TAP_SHOPIFY_ORDERS_BULK_THRESHOLD_DAYS"] == "18250"  # pages only
     assert shop.folder.is_dir()
     assert not (shop.folder / RELEASE_FILE).exists()  # it reads nothing until released
 
