@@ -241,3 +241,55 @@ def test_a_refund_delivered_in_an_earlier_run_counts(mapped, qbo, make_config, r
     # aside, as the books already hold the other.
     assert _refunds_in_quickbooks(emulator, mapped.realm) == ["Rb"]
     assert _letters(config) == [(f"{ORDER}#refund:a", "TQB-REFUND-EXCEEDS-PAID")]
+
+
+def _invoice_paid_on_capture(mapped) -> list[tuple[str, dict[str, Any]]]:
+    """Shopify order 1 as an authorization captured later: an Invoice and the capture's Payment.
+
+    By hand: 2 x 19.99 = 39.98, 8.25% tax 3.30, total 43.28; authorized 43.28, captured 43.28
+    (paid 43.28, nothing refunded before); the refund below returns 43.28 of that capture.
+    """
+    invoice = mapped.receipt(1, qty=2, customer=1)
+    invoice["external_id"] = f"{ORDER}#invoice"
+    invoice["document_type"] = "Invoice"
+    invoice["links"]["order"] = ORDER
+    invoice["source"] = _order_source(refunded=PAID)
+    link = {"by": "external_id", "value": f"{ORDER}#invoice", "entity": "Invoice"}
+    payment = {
+        "external_id": f"{ORDER}#payment:t1",
+        "source_id": ORDER,
+        "source_updated_at": "2026-11-01T10:00:00Z",
+        "document_type": "Payment",
+        "operation": "upsert",
+        "body": {
+            "CustomerRef": {"by": "external_id", "value": "customer:shopify:demo:1"},
+            "TxnDate": "2026-11-01",
+            "TotalAmt": PAID,
+            "PaymentRefNum": "t1",
+            "Line": [{"Amount": PAID, "LinkedTxn": [{"TxnId": link, "TxnType": "Invoice"}]}],
+        },
+        "expected": {"currency": "USD", "total": PAID, "tax": "0"},
+        "critical_fields": ["Line", "TotalAmt", "CustomerRef"],
+        "links": {
+            "customer": "customer:shopify:demo:1",
+            "order": ORDER,
+            "applies_to": f"{ORDER}#invoice",
+        },
+        "mapping_version": "test+golden",
+        "source": _order_source(refunded=PAID),
+    }
+    return [("customers", mapped.customer(1)), ("invoices", invoice), ("payments", payment)]
+
+
+def test_a_full_refund_of_an_invoice_paid_on_capture_is_written_beside_its_payment(
+    mapped, qbo, make_config, run_target
+):
+    # The 5,000-order backfill's 24 dead letters: the refund waits for the Invoice only, so it
+    # is written in the Payment's wave; the guard must take what was paid from the store's
+    # figures in the ledger (43.28), not from the Payments QuickBooks holds so far (none).
+    _, emulator = qbo
+    config = make_config()
+    refund = _refund("a", PAID, "2026-11-02T10:00:00Z")
+    run_target(config, mapped.lines([refund, *_invoice_paid_on_capture(mapped)], {"b": 1}))
+    assert _letters(config) == []
+    assert _refunds_in_quickbooks(emulator, mapped.realm) == ["Ra"]

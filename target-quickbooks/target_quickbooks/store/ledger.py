@@ -116,9 +116,11 @@ class Ledger:
         Args:
             realm_id: the company.
             order_ids: the orders.
-            brief: leave out the JSON columns (snapshot, pushed body, source facts: None in the
-                entries); the guards read neither, and decoding them was most of a rerun's
-                ledger time.
+            brief: leave out the snapshot and the pushed body (None in the entries): the
+                guards read neither, and decoding them was most of a rerun's ledger time. The
+                source facts stay: the refund guard takes what an order's customer paid from
+                them (without them it fell back to the Payments written so far, none yet for
+                an Invoice whose Payment shares the refund's wave).
         """
         columns = [c for c in ledger.c if not (brief and c.name in _DOCUMENT_COLUMNS)]
         orders = sorted(set(order_ids))
@@ -281,8 +283,9 @@ class Ledger:
 # Orders per guard query: two bound parameters each, well within SQLite's oldest default of
 # 999 per statement (https://www.sqlite.org/limits.html, SQLITE_MAX_VARIABLE_NUMBER).
 _ORDERS_PER_QUERY = 200
-# The JSON columns a brief read leaves out (`Ledger.order_documents`).
-_DOCUMENT_COLUMNS = frozenset({"snapshot", "pushed_body", "source_facts"})
+# The JSON columns a brief read leaves out (`Ledger.order_documents`); never `source_facts`,
+# which the refund guard reads (refund_guard.order_money).
+_DOCUMENT_COLUMNS = frozenset({"snapshot", "pushed_body"})
 
 
 def _text(amount: Decimal | None) -> str | None:
