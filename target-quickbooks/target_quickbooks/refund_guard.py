@@ -2,10 +2,11 @@
 
 Pure. Before a wave writes RefundReceipts and CreditMemos, `set_aside` takes, per order:
 
-- what was paid and the order's total: the order documents' `source` block in the ledger (the
-  store's own figures, written with the order's SalesReceipt/Invoice/Payments, which a refund
-  waits for), else, for rows written before that block existed, the ledger's totals of the
-  SalesReceipt and Payments;
+- what was paid and the order's total: the newest order `source` block (the store's own
+  figures, carried by the order's SalesReceipt/Invoice/Payments) in the ledger or among the
+  wave's own documents (a refund waits for the SalesReceipt or Invoice only, so the Payment of
+  an order paid on capture may share its wave), else, for rows written before that block
+  existed, the ledger's totals of the SalesReceipt and Payments;
 - what was refunded already: every refund document of the order in the ledger, each counted once
   by its identity (external_id `<order id>#refund:<refund id>`), by the money it returned (its
   `source.amount_refunded`; a RefundReceipt written without that block counts its total, a
@@ -24,6 +25,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
+
+from target_quickbooks.contract import Operation
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
@@ -126,14 +129,23 @@ def claim_of_entry(entry: LedgerEntry) -> RefundClaim | None:
     )
 
 
-def order_money(entries: Iterable[LedgerEntry]) -> OrderMoney:
-    """Paid and total of one order from its documents in the ledger.
+def order_money(
+    entries: Iterable[LedgerEntry], pending: Iterable[MappedDocument] = ()
+) -> OrderMoney:
+    """Paid and total of one order from its documents in the ledger and in the wave.
 
-    The newest order `source` block wins (the store's figures as last read); rows without it
-    fall back to the SalesReceipt's total, or the Invoices' totals and the Payments' amounts.
+    The newest order `source` block wins (the store's figures as last read), whether its
+    document is in the ledger or about to be written beside the refund (`pending`); rows
+    without it fall back to the SalesReceipt's total, or the Invoices' totals and the Payments'
+    amounts in the ledger.
     """
     rows = [e for e in entries if e.status == "active" and e.entity not in REFUND_ENTITIES]
     blocks = [(e.source_updated_at or "", _facts_of(e)) for e in rows]
+    blocks += [
+        (d.source_updated_at, d.source_facts or {})
+        for d in pending
+        if d.entity not in REFUND_ENTITIES and d.operation is Operation.UPSERT
+    ]
     blocks = [(at, facts) for at, facts in blocks if facts.get("kind") == "order"]
     if blocks:
         facts = max(blocks, key=lambda item: item[0])[1]
@@ -222,10 +234,13 @@ def wave_set_aside(
         order_entries: the ledger's entries of the refunds' orders (`Ledger.order_documents`).
     """
     by_order: dict[str, list[RefundClaim]] = {}
+    order_documents: dict[str, list[MappedDocument]] = {}
     for document in documents:
         claim = claim_of_document(document)
         if claim is not None:
             by_order.setdefault(claim.order_id, []).append(claim)
+        elif (order := document.links.get("order")) is not None:
+            order_documents.setdefault(order, []).append(document)
     entries: dict[str, list[LedgerEntry]] = {}
     for entry in order_entries:
         entries.setdefault(entry.external_id.split("#", 1)[0], []).append(entry)
@@ -233,7 +248,8 @@ def wave_set_aside(
     for order_id, candidates in by_order.items():
         rows = entries.get(order_id, [])
         delivered = [c for c in map(claim_of_entry, rows) if c is not None]
-        refused.update(set_aside(candidates, delivered, order_money(rows)))
+        money = order_money(rows, order_documents.get(order_id, []))
+        refused.update(set_aside(candidates, delivered, money))
     return refused
 
 

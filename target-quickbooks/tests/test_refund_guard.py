@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from target_quickbooks import refund_guard
+from target_quickbooks.contract import Expected, MappedDocument, Operation
 from target_quickbooks.refund_guard import OrderMoney, RefundClaim
 from target_quickbooks.store import open_store
 from target_quickbooks.store.ledger import LedgerEntry, LedgerStatus
@@ -122,6 +123,44 @@ def test_a_ledger_refund_without_source_counts_its_receipt_total_and_a_voided_on
         (Decimal(0), Decimal(5)),
         None,
     ]
+
+
+def _wave_document(external_id: str, entity: str, total: str, facts: dict[str, Any]) -> Any:
+    return MappedDocument(
+        stream="refund_receipts" if entity == "RefundReceipt" else "payments",
+        external_id=external_id,
+        source_id=ORDER,
+        source_updated_at=facts["timestamp"],
+        entity=entity,
+        operation=Operation.UPSERT,
+        body={},
+        expected=Expected("USD", Decimal(total), Decimal(0)),
+        critical_fields=(),
+        links={"order": ORDER},
+        mapping_version="test+golden",
+        record={},
+        source_facts=facts,
+    )
+
+
+def test_paid_counts_the_store_figures_of_the_order_documents_in_the_same_wave():
+    # By hand: Invoice 43.28 written by an older target (no source block in its ledger row);
+    # the capture's Payment (43.28, the store saying 43.28 paid) and the full refund of 43.28
+    # share a wave. Paid is 43.28, refunded before 0: the refund fits.
+    invoice = _entry(f"{ORDER}#invoice", "Invoice", PAID)
+    order_facts = {"kind": "order", "timestamp": "2026-11-01T12:00:00Z", "total": PAID}
+    payment = _wave_document(
+        f"{ORDER}#payment:t1", "Payment", PAID, {**order_facts, "amount_paid": PAID}
+    )
+    refund = _wave_document(
+        f"{ORDER}#refund:a",
+        "RefundReceipt",
+        PAID,
+        {"kind": "refund", "timestamp": "2026-11-02T10:00:00Z", "amount_refunded": PAID},
+    )
+    assert refund_guard.wave_set_aside([refund, payment], [invoice]) == {}
+    # Without the Payment's figures the same refund is still checked, against what is known.
+    assert list(refund_guard.wave_set_aside([refund], [invoice])) == [refund.external_id]
 
 
 # ------------------------------------------------------------ end to end (emulator)
