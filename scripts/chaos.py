@@ -464,7 +464,7 @@ class EditPlanner:
             line_patch = _raised_line(document)
             if line_patch is None:
                 return None
-            store_change = _reduced_quantity(self.sandbox, order)
+            store_change = _changed_quantity(self.sandbox, order)
             if store_change is None:
                 return None
             patch["Line"] = line_patch
@@ -531,16 +531,21 @@ def _raised_line(document: dict[str, Any]) -> list[dict[str, Any]] | None:
     return None
 
 
-def _reduced_quantity(sandbox: Sandbox, order: StoreOrder) -> datetime | None:
-    """Take one unit off the first Shopify line that can lose one; the edit's time, or None."""
+def _changed_quantity(sandbox: Sandbox, order: StoreOrder) -> datetime | None:
+    """Add one unit to the first line of an unpaid Shopify order; the edit's time, or None.
+
+    Unpaid orders only: on a paid order the emulator books an edit's money as Shopify does, a
+    new charge for units added or a refund for units removed (docs/sandbox-shopify.md), which
+    adds a payment or a refund to the order instead of changing its document's lines.
+    """
     state = sandbox.emulators["shopify"].shop(SHOP)
     model = state.orders[int(order.source_id)]
+    if model.display_financial_status in {"PAID", "PARTIALLY_REFUNDED", "REFUNDED"}:
+        return None
     url = f"{sandbox.url('shopify')}/__admin/{SHOP}/orders/{order.source_id}/edit"
     for index, line in enumerate(model.line_items):
-        if line.quantity < 2:  # noqa: PLR2004 - a line keeps at least one unit
-            continue
         response = requests.post(
-            url, json={"quantities": {str(index): line.quantity - 1}}, timeout=ADMIN_TIMEOUT
+            url, json={"quantities": {str(index): line.quantity + 1}}, timeout=ADMIN_TIMEOUT
         )
         if response.status_code == 200:  # noqa: PLR2004 - HTTP OK
             return datetime.fromisoformat(str(response.json()["updated_at"]))
