@@ -132,6 +132,9 @@ class DeliveryEngine:
         self._superseded: dict[str, list[tuple[MappedDocument, str]]] = {}
         # The external_ids of the records that took the full path in this run.
         self._received: set[str] = set()
+        # The input screen's settings fingerprint (`input_screen.fingerprint_id`), kept with
+        # each settled line; set by the target when the screen is on.
+        self.input_fingerprint: str | None = None
         self.counts = DeliveryCounts()
         customers = CustomerWrites() if self.tuning.one_write_per_customer else None
         self._recorder = OutcomeRecorder(
@@ -336,6 +339,7 @@ class DeliveryEngine:
                 operation=copy.operation.value,
                 source_updated_at=copy.source_updated_at,
                 body_hash=copy_hash,
+                fingerprint=self.input_fingerprint,
             )
             for copy, digest, copy_hash in copies
         ]

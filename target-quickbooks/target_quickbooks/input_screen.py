@@ -118,6 +118,11 @@ def code_fingerprint() -> str:
     return digest.hexdigest()
 
 
+def fingerprint_id(fingerprint: bytes) -> str:
+    """The short name of a settings fingerprint kept beside each settled line (for pruning)."""
+    return fingerprint.hex()[:16]
+
+
 def line_digest(fingerprint: bytes, line: str) -> str:
     """The digest of one raw input line under one settings fingerprint."""
     data = line.rstrip("\r\n").encode("utf-8", "surrogatepass")

@@ -17,7 +17,12 @@ from target_quickbooks.client import QuickBooksClient
 from target_quickbooks.contract import DEAD_LETTER_STREAM, DOCUMENT_STREAMS
 from target_quickbooks.delivery import DeliveryEngine
 from target_quickbooks.errors import DeliveryError, ErrorClass, SystemFaultError
-from target_quickbooks.input_screen import InputScreen, code_fingerprint, settings_fingerprint
+from target_quickbooks.input_screen import (
+    InputScreen,
+    code_fingerprint,
+    fingerprint_id,
+    settings_fingerprint,
+)
 from target_quickbooks.rate_limits import RealmRateLimiter
 from target_quickbooks.references import ReferenceResolver
 from target_quickbooks.settings import (
@@ -342,6 +347,9 @@ class TargetQuickBooks(Target):
             fingerprint = settings_fingerprint(
                 self.config, self.config_jsonschema, code=code_fingerprint()
             )
+            # Lines settled under other settings never match again: forget them once per run.
+            engine.input_fingerprint = fingerprint_id(fingerprint)
+            engine.store.settled_lines.prune(engine.realm_id, engine.input_fingerprint)
             return InputScreen(
                 engine.store,
                 engine.realm_id,

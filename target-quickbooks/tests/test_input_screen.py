@@ -92,7 +92,9 @@ def test_a_changed_setting_sends_every_record_through_the_full_path(
     # The full path: customer 0's older copy superseded in the queue by the newer one.
     assert (counts.unchanged, counts.superseded) == (len(records) - 1, 1)
     assert writes(emulator) == 0
-    # Settled again under the new settings: the next run skips them.
+    # Settled again under the new settings (the lines of the old ones forgotten): the next run
+    # skips them.
+    assert target.store.settled_lines.count(US_REALM) == len(records)
     again, _ = run_target({**config, "minor_version": "76"}, mapped.lines(records, {"b": 3}))
     assert (again.delivery.counts.received, again.delivery.counts.screened) == (0, len(records))
 

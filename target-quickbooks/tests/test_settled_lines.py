@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from target_quickbooks.store import open_store
@@ -124,3 +126,20 @@ def test_forget_removes_a_companys_lines_only(store):
 
     assert store.settled_lines.forget(REALM) == 1
     assert (store.settled_lines.count(REALM), store.settled_lines.count(OTHER_REALM)) == (0, 1)
+
+
+def test_prune_forgets_the_lines_of_other_settings_and_of_schema_0005(store):
+    store.settled_lines.record(
+        REALM,
+        [
+            dataclasses.replace(line("d1", "o:1"), fingerprint="aaaa"),
+            dataclasses.replace(line("d2", "o:2"), fingerprint="bbbb"),
+            line("d3", "o:3"),  # recorded before schema 0006: no fingerprint
+        ],
+    )
+    store.settled_lines.record(
+        OTHER_REALM, [dataclasses.replace(line("d4", "o:4"), fingerprint="b")]
+    )
+
+    assert store.settled_lines.prune(REALM, "aaaa") == 2
+    assert (store.settled_lines.count(REALM), store.settled_lines.count(OTHER_REALM)) == (1, 1)

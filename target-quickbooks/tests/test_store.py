@@ -52,7 +52,7 @@ def realm() -> str:
 
 def test_schema_is_migrated_to_head_at_start_and_again_is_a_no_op(store_factory):
     store = store_factory()
-    assert current_revision(store.engine) == head_revision() == "0005"
+    assert current_revision(store.engine) == head_revision() == "0006"
     tables = set(sa.inspect(store.engine).get_table_names())
     assert {
         "ledger",
@@ -63,7 +63,7 @@ def test_schema_is_migrated_to_head_at_start_and_again_is_a_no_op(store_factory)
         "alembic_version",
     } <= tables
     again = store_factory()
-    assert current_revision(again.engine) == "0005"
+    assert current_revision(again.engine) == "0006"
 
 
 def test_ledger_upsert_replaces_the_entry(store_factory, realm):
@@ -382,7 +382,7 @@ def test_upgrade_from_0001_keeps_every_row_and_the_new_features_work(database_ur
 
     store = open_store(database_url)
     try:
-        assert current_revision(store.engine) == "0005"
+        assert current_revision(store.engine) == "0006"
         entry = store.ledger.get(realm, "e:1")
         assert entry is not None
         assert (entry.qbo_id, entry.body_hash, entry.pushed_body, entry.source_facts) == (

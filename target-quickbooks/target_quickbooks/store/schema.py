@@ -118,6 +118,8 @@ settled_lines = sa.Table(
     sa.Column("source_updated_at", sa.String(40), nullable=True),
     sa.Column("body_hash", sa.String(64), nullable=False),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    # 0006: the settings fingerprint the line was settled under (lines of others are pruned)
+    sa.Column("fingerprint", sa.String(16), nullable=True),
 )
 
 # 0003: the writer lease, one row per company while a run may write to it (store/lease.py).

@@ -40,6 +40,8 @@ class SettledLine:
     operation: str
     source_updated_at: str | None
     body_hash: str
+    # The run's settings fingerprint (`input_screen.fingerprint_id`; None from schema 0005).
+    fingerprint: str | None = None
 
 
 @dataclass(frozen=True)
@@ -92,6 +94,7 @@ class SettledLines:
                     "operation": line.operation,
                     "source_updated_at": line.source_updated_at,
                     "body_hash": line.body_hash,
+                    "fingerprint": line.fingerprint,
                     "created_at": now,
                 }
                 for digest, line in sorted(wanted.items())
@@ -108,7 +111,9 @@ class SettledLines:
         """
         wanted = sorted(set(digests))
         found: dict[str, LineMatch] = {}
-        columns = [c for c in settled_lines.c if c.name not in {"realm_id", "created_at"}]
+        columns = [
+            c for c in settled_lines.c if c.name not in {"realm_id", "created_at", "fingerprint"}
+        ]
         query = sa.select(
             *columns,
             ledger.c.body_hash.label("ledger_body_hash"),
@@ -141,6 +146,24 @@ class SettledLines:
                     )
             held = _held(connection, realm_id, {m.line.external_id for m in found.values()})
         return {d: m for d, m in found.items() if m.line.external_id not in held}
+
+    def prune(self, realm_id: str, fingerprint: str) -> int:
+        """Forget the lines a company settled under other settings (they never match again).
+
+        Returns:
+            How many rows were removed.
+        """
+        with self._lock, self._engine.begin() as connection:
+            removed = connection.execute(
+                sa.delete(settled_lines).where(
+                    settled_lines.c.realm_id == realm_id,
+                    sa.or_(
+                        settled_lines.c.fingerprint.is_(None),
+                        settled_lines.c.fingerprint != fingerprint,
+                    ),
+                )
+            )
+            return int(removed.rowcount or 0)
 
     def count(self, realm_id: str) -> int:
         """How many settled lines the store holds for a company."""
