@@ -8,6 +8,12 @@ VENV ?= .venv
 SYNCED := $(VENV)/.synced
 UV_VERSION := 0.13.9
 export UV_PYTHON_DOWNLOADS := never
+# Python's bytecode cache on, whatever the environment says (container images often set
+# PYTHONDONTWRITEBYTECODE): without it every Meltano, plugin, Dagster and receiver process the
+# tests start compiles all its imports from source again (`import dagster`: 3.0 s of CPU against
+# 1.6 s from the cache; the target's imports 3.7 s against 1.4 s). The caches are in the
+# venvs and in gitignored __pycache__ folders.
+unexport PYTHONDONTWRITEBYTECODE
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
 MODULES := kconnector_canonical kconnector_sandbox tap_shopify_orders tap_woocommerce_orders \
