@@ -9,6 +9,7 @@ own target store.
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import os
 import subprocess
 from dataclasses import dataclass, field
@@ -27,6 +28,15 @@ from kconnector_sandbox.woocommerce import build as build_woocommerce
 
 ROOT = Path(__file__).resolve().parent.parent
 MELTANO = ROOT / ".tools" / "meltano" / "bin" / "meltano"
+# The folders meltano.yml's plugins install in editable mode (their `pip_url`s).
+PLUGIN_PACKAGE_FOLDERS = (
+    "canonical",
+    "tap-shopify-orders",
+    "tap-woocommerce-orders",
+    "transforms",
+    "target-quickbooks",
+    "realtime",
+)
 US_REALM = "9130357600000001"
 SHOP = "kconnector-us.myshopify.com"
 RUN_TIMEOUT_SECONDS = 300
@@ -214,10 +224,21 @@ def ensure_plugins_installed() -> None:
     # then find every plugin installed.
     lock_path = ROOT / ".meltano" / "install.lock"
     lock_path.parent.mkdir(parents=True, exist_ok=True)
+    # `meltano install` keeps a plugin whose pip_url is unchanged, even when the editable
+    # package's own dependencies changed since: a new requirement would be missing from its
+    # venv. The plugins' pyproject files are fingerprinted; a change reinstalls them cleanly.
+    fingerprint = hashlib.sha256(
+        b"".join(
+            (ROOT / folder / "pyproject.toml").read_bytes() for folder in PLUGIN_PACKAGE_FOLDERS
+        )
+    ).hexdigest()
+    stamp = ROOT / ".meltano" / "install.fingerprint"
     with lock_path.open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
+        current = stamp.read_text(encoding="utf-8") if stamp.exists() else ""
+        clean = ["--clean"] if current != fingerprint else []
         completed = subprocess.run(
-            [str(MELTANO), "install"],
+            [str(MELTANO), "install", *clean],
             cwd=ROOT,
             env=env,
             capture_output=True,
@@ -225,6 +246,8 @@ def ensure_plugins_installed() -> None:
             timeout=900,
             check=False,
         )
+        if completed.returncode == 0:
+            stamp.write_text(fingerprint, encoding="utf-8")
     if completed.returncode != 0:
         msg = f"meltano install failed:\n{completed.stdout[-4000:]}\n{completed.stderr[-4000:]}"
         raise RuntimeError(msg)
