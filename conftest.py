@@ -8,9 +8,11 @@ scripts/test-postgres.sh); the schemas are dropped when the test ends.
 
 from __future__ import annotations
 
+import copy
 import os
 import uuid
-from typing import TYPE_CHECKING
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
 
 import pytest
 import sqlalchemy as sa
@@ -64,3 +66,44 @@ def store_urls(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Calla
 def database_url(store_urls: Callable[[], str]) -> str:
     """A fresh, empty store for one test (SQLite, then PostgreSQL when a server is given)."""
     return store_urls()
+
+
+def _replacement_paths(
+    node: object, path: tuple[object, ...], kinds: tuple[object, ...]
+) -> Iterator[tuple[tuple[object, ...], object]]:
+    if isinstance(node, dict):
+        for index, (key, value) in enumerate(sorted(node.items())):
+            yield (*path, key), _DELETE
+            yield (*path, key), kinds[(len(path) + index) % len(kinds)]
+            yield from _replacement_paths(value, (*path, key), kinds)
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield (*path, index), kinds[(len(path) + index) % len(kinds)]
+            yield from _replacement_paths(value, (*path, index), kinds)
+
+
+_DELETE = object()
+_KINDS = (None, 1.5, Decimal("2.50"), "x", [], {}, True, -1)
+
+
+def _mutations(record: dict[str, Any]) -> Iterator[tuple[tuple[object, ...], dict[str, Any]]]:
+    """Each leaf and container of `record` replaced by a value of another kind, or removed.
+
+    Yields (path, mutated copy). For checking that two validators agree on invalid records.
+    """
+    for path, replacement in _replacement_paths(record, (), _KINDS):
+        mutated = copy.deepcopy(record)
+        parent: Any = mutated
+        for part in path[:-1]:
+            parent = parent[part]
+        if replacement is _DELETE:
+            del parent[path[-1]]
+        else:
+            parent[path[-1]] = copy.deepcopy(replacement)
+        yield path, mutated
+
+
+@pytest.fixture
+def mutations() -> Callable[[dict[str, Any]], Iterator[tuple[tuple[object, ...], dict[str, Any]]]]:
+    """`mutations(record)`: (path, copy with that field of another kind or removed), for each."""
+    return _mutations

@@ -281,42 +281,15 @@ def test_failed_payout_is_still_a_valid_record():
     assert validate(payout, "payouts") == []
 
 
-def _mutations(node, path=()):
-    """Each leaf and container of a record replaced by a value of another kind, or removed."""
-    replacements = (None, 1.5, "x", [], {}, True, -1)
-    if isinstance(node, dict):
-        for index, (key, value) in enumerate(sorted(node.items())):
-            yield (*path, key), "delete"
-            yield (*path, key), replacements[(len(path) + index) % len(replacements)]
-            yield from _mutations(value, (*path, key))
-    elif isinstance(node, list):
-        for index, value in enumerate(node):
-            yield (*path, index), replacements[(len(path) + index) % len(replacements)]
-            yield from _mutations(value, (*path, index))
-
-
-def _mutated(record, path, replacement):
-    copied = copy.deepcopy(record)
-    parent = copied
-    for part in path[:-1]:
-        parent = parent[part]
-    if replacement == "delete":
-        del parent[path[-1]]
-    else:
-        parent[path[-1]] = replacement
-    return copied
-
-
 @pytest.mark.parametrize("name", EXAMPLES)
-def test_the_compiled_schema_check_agrees_with_jsonschema_on_every_mutation(name):
+def test_the_compiled_schema_check_agrees_with_jsonschema_on_every_mutation(name, mutations):
     # `validate` trusts the compiled check's "valid" and asks jsonschema only about the others:
     # the two must agree on every record, valid or not, or a bad record would pass unnamed.
     record = load(name)
     stream = validation.detect_stream(record)
     checked = 0
-    for path, replacement in _mutations(record):
-        mutated = _mutated(record, path, replacement)
+    for path, mutated in mutations(record):
         expected = not any(True for _ in validation._validator(stream).iter_errors(mutated))
-        assert validation._fast_validator(stream).is_valid(mutated) is expected, (path, replacement)
+        assert validation._fast_validator(stream).is_valid(mutated) is expected, path
         checked += 1
     assert checked > 50

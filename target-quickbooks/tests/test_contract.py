@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import json
 from decimal import Decimal
 from pathlib import Path
@@ -65,38 +64,16 @@ def test_our_copy_of_the_contract_matches_the_mapper(name):
     assert ours == json.loads((MAPPER_SCHEMAS / name).read_text("utf-8"))
 
 
-def _mutations(node, path=()):
-    """Each leaf and container of a record replaced by a value of another kind, or removed."""
-    replacements = (None, 1.5, Decimal("2.50"), "x", [], {}, True, -1)
-    if isinstance(node, dict):
-        for index, (key, value) in enumerate(sorted(node.items())):
-            yield (*path, key), "delete"
-            yield (*path, key), replacements[(len(path) + index) % len(replacements)]
-            yield from _mutations(value, (*path, key))
-    elif isinstance(node, list):
-        for index, value in enumerate(node):
-            yield (*path, index), replacements[(len(path) + index) % len(replacements)]
-            yield from _mutations(value, (*path, index))
-
-
-def test_the_compiled_contract_check_agrees_with_jsonschema_on_every_mutation(mapped):
+def test_the_compiled_contract_check_agrees_with_jsonschema_on_every_mutation(mapped, mutations):
     # `_violation` trusts the compiled check's "valid" and asks jsonschema only about the
     # others: they must agree, or a record breaking the contract would go through.
     outcomes = {True: 0, False: 0}
     for record in (mapped.receipt(1, customer=2), mapped.customer(3)):
-        for path, replacement in _mutations(record):
-            mutated = copy.deepcopy(record)
-            parent = mutated
-            for part in path[:-1]:
-                parent = parent[part]
-            if replacement == "delete":
-                del parent[path[-1]]
-            else:
-                parent[path[-1]] = replacement
+        for path, mutated in mutations(record):
             schema = contract._validator("document.json")
             expected = not any(True for _ in schema.iter_errors(mutated))
             fast = contract._fast_validator("document.json").is_valid(mutated)
-            assert fast is expected, (path, replacement)
+            assert fast is expected, path
             outcomes[fast] += 1
     assert outcomes[True] > 5
     assert outcomes[False] > 50
