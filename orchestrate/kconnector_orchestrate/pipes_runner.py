@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import fcntl
+import hashlib
 import os
 import signal
 import subprocess
@@ -105,6 +107,39 @@ def _prepare_sys_dir(call: MeltanoInvocation) -> None:
                 link.symlink_to(installed, target_is_directory=True)
 
 
+def ensure_system_database(call: MeltanoInvocation, meltano: str) -> int:
+    """Migrate the shared Meltano system database once, one tenant at a time; 0 when done.
+
+    Every tenant's run shares the project's system database (the state). Meltano migrates it
+    when a command starts, and two runs starting together on a new database both try to create
+    its tables: one fails ("table plugin_settings already exists"). So the first run of a
+    process migrates it (`meltano upgrade database`) under a file lock in the shared system
+    folder, and leaves a marker naming the database, which later runs find and skip. After
+    upgrading Meltano, run `meltano upgrade database` once (docs/scale-out.md).
+    """
+    uri = call.env.get("MELTANO_DATABASE_URI", "")
+    digest = hashlib.sha256(uri.encode()).hexdigest()[:16]
+    marker = call.shared_sys_dir / f".system-database-{digest}"
+    if marker.exists():
+        return 0
+    call.shared_sys_dir.mkdir(parents=True, exist_ok=True)
+    with (call.shared_sys_dir / ".system-database.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if marker.exists():  # another tenant's run migrated it while this one waited
+            return 0
+        upgraded = subprocess.run(  # noqa: S603 - the project's own meltano
+            [meltano, "upgrade", "database"],
+            env=call.env,
+            capture_output=True,
+            text=True,
+            errors="replace",
+            check=False,
+        )
+        if upgraded.returncode == 0:
+            marker.write_text("migrated\n", encoding="utf-8")
+        return upgraded.returncode
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one tenant's `meltano run` under Dagster Pipes; returns the exit status."""
     args = _arguments(argv)
@@ -116,6 +151,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(str(exc), file=sys.stderr)  # noqa: T201 - the run's own log
             return CONFIGURATION_ERROR
         _prepare_sys_dir(call)
+        if ensure_system_database(call, args.meltano) != 0:
+            message = (
+                "the Meltano system database could not be migrated: run `meltano upgrade database`"
+            )
+            pipes.log.error(message)
+            print(message, file=sys.stderr)  # noqa: T201 - the run's own log
+            return CONFIGURATION_ERROR
         redactor = SecretRedactor()
         for value in call.secrets:
             redactor.register(value)

@@ -38,6 +38,9 @@ FAKE_MELTANO = """#!{python}
 import json, os, sys, time
 from pathlib import Path
 out = Path({out!r})
+if sys.argv[1:3] == ["upgrade", "database"]:  # the system database, migrated before the run
+    (out / "upgrades").open("a").write("upgrade database\\n")
+    sys.exit(0)
 name = sys.argv[sys.argv.index("--state-id-suffix") + 1]
 (out / f"{{name}}.env.json").write_text(json.dumps(dict(os.environ)))
 (out / f"{{name}}.argv.json").write_text(json.dumps(sys.argv[1:]))
@@ -185,6 +188,7 @@ def test_a_run_reports_its_figures_as_metadata_and_masks_secrets_in_its_log(
     assert env["TARGET_QUICKBOOKS_REALM_ID"] == "111"
     argv = json.loads((calls / "acme-us.argv.json").read_text())
     assert argv[argv.index("--state-id-suffix") + 1] == "acme-us"
+    assert (calls / "upgrades").read_text().splitlines() == ["upgrade database"]
     captured = capfd.readouterr()
     assert "shpat_acme_9f8e7d" not in captured.out + captured.err
 
