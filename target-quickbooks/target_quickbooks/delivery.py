@@ -38,9 +38,9 @@ from target_quickbooks.lookups import RunLookups
 from target_quickbooks.planning import (
     WriteKind,
     WritePlan,
-    renamed,
     required_dependencies,
     static_dependencies,
+    under_unique_name,
     with_queued_invoices,
 )
 from target_quickbooks.planning import body_hash as planning_body_hash
@@ -464,7 +464,9 @@ class DeliveryEngine:
         stop: DeliveryError | None = None
         for outcome in outcomes:
             plan, error = outcome.plan, outcome.error
-            rename = renamed(plan) if error is not None and error.code == "6240" else None
+            suffixed = (
+                under_unique_name(plan) if error is not None and error.code == "6240" else None
+            )
             if error is None:
                 self._recorder.success(records, outcome)
             elif error.error_class is ErrorClass.SYSTEM:
@@ -474,8 +476,8 @@ class DeliveryEngine:
                 retry = self._conflicts.after_stale(records, plan, error)
                 if retry is not None:
                     again.append(retry)
-            elif rename is not None and plan.attempt == 0:
-                again.append(rename)  # the name is taken: once more under the unique name
+            elif suffixed is not None and plan.attempt == 0:
+                again.append(suffixed)  # the name is taken: once more under the unique name
             else:
                 self._recorder.letter(
                     records, plan.document, error, operation=plan.kind.value, plan=plan

@@ -15,7 +15,7 @@ questions are asked in as few queries as possible:
   name asked by the recovery look-up and then by the same-name rule costs one query.
 - **Forgotten when written.** The answers can only go stale by a write: the writer lease keeps
   other K-Connector runs out of the company, and every write this run sends (a batch item, a
-  single write, a rename, a customer a reference creates) passes `forget` with its body, which
+  single write, a customer a reference creates) passes `forget` with its body, which
   drops the answers for its DocNumber, DisplayName and e-mail. The next question about those
   values goes to QuickBooks again, so a write whose answer was lost is still found.
 
@@ -72,8 +72,8 @@ class RunLookups:
         self._chunk = RUN_CHUNK if remember else WAVE_CHUNK
         self._answers: dict[_Key, list[dict[str, Any]]] = {}
         self._ahead: dict[tuple[str, str], set[str]] = {}
-        # (entity, Id) -> the answers holding that document: an update (a rename) may move it
-        # away from a value its body no longer names.
+        # (entity, Id) -> the answers holding that document: an update (a new e-mail) may move
+        # it away from a value its body no longer names.
         self._holding: dict[tuple[str, str], set[_Key]] = {}
         self._lock = threading.Lock()
 

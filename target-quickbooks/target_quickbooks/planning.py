@@ -307,8 +307,13 @@ def with_sync_token(plan: WritePlan, sync_token: str) -> WritePlan:
     )
 
 
-def renamed(plan: WritePlan) -> WritePlan | None:
-    """The write again under the deterministic unique name, or None if it has no name."""
+def under_unique_name(plan: WritePlan) -> WritePlan | None:
+    """The write again under the deterministic unique name, or None if it has no name.
+
+    The answer to 6240 (the name is taken, e.g. by a vendor or an employee, which a customer
+    look-up cannot see): a new customer takes its own ``(kc-xxxxxx)`` name, and nobody else's
+    name changes (docs/mapping.md, "Two people, one name").
+    """
     if plan.resolved_body is None or plan.kind not in {WriteKind.CREATE, WriteKind.UPDATE}:
         return None
     document = plan.document

@@ -7,19 +7,19 @@ the others are queried once per value (in bulk, `IN (...)`) and cached for the r
 is found, the fallback is tried, then the policy applies: `error` -> a data error carrying the
 contract's guidance; `default` -> the default reference; `create` -> the entity is created from
 `create` (its own references resolved first) with a deterministic requestid and recorded in the
-ledger, renamed deterministically if QuickBooks says the name is taken (DisplayName is unique
-across Customer, Vendor and Employee: code 6240).
+ledger, under its deterministic ``(kc-xxxxxx)`` name if QuickBooks says the name is taken
+(DisplayName is unique across Customer, Vendor and Employee: code 6240).
 """
 
 from __future__ import annotations
 
 import re
 from collections import OrderedDict
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeGuard
 
 from target_quickbooks import error_catalog, payloads, query_language
-from target_quickbooks.errors import ConflictError, DataError, TransientError
+from target_quickbooks.errors import DataError
 from target_quickbooks.request_ids import content_hash, write_request_id
 from target_quickbooks.store.ledger import LedgerEntry, LedgerStatus
 
@@ -207,30 +207,6 @@ class UnresolvedReferenceError(DataError):
 _PERSON_MARKER = re.compile(r"\[kc:(customer:[^\]\s]+?)(?: v[0-9a-f]+)?\]")
 
 
-def _no_adoptions(_external_ids: set[str]) -> set[str]:
-    return set()
-
-
-@dataclass(frozen=True)
-class RenamedCustomer:
-    """A K-Connector customer moved from the plain name to its own ``(kc-xxxxxx)`` name."""
-
-    external_id: str
-    before: dict[str, Any]
-    after: dict[str, Any] | None
-    request_id: str
-    intuit_tid: str | None = None
-    error: str | None = None
-
-
-@dataclass
-class SameNames:
-    """The DisplayName each new customer is created with, and the renames that came first."""
-
-    names: dict[str, str] = field(default_factory=dict)
-    renamed: list[RenamedCustomer] = field(default_factory=list)
-
-
 def _person_of(customer: Mapping[str, Any]) -> str | None:
     """The external_id of the K-Connector customer this QuickBooks customer is, if one."""
     found = _PERSON_MARKER.search(str(customer.get("Notes") or ""))
@@ -254,9 +230,6 @@ class ReferenceResolver:
         self._ledger = ledger
         self._on_created = on_created
         self._cache = LookupCache()
-        # Which K-Connector customers were adopted (they existed before K-Connector and keep
-        # their name); the delivery engine answers from its audit log.
-        self.adopted_customers: Callable[[set[str]], set[str]] = _no_adoptions
         # K-Connector customers under a suffixed name, read once per run (`_suffixed_people`).
         self._suffixed: dict[str, dict[str, str]] | None = None
         # The run's look-ups (`lookups.RunLookups`), set by the delivery engine; without them
@@ -446,14 +419,12 @@ class ReferenceResolver:
         key = payloads.suffix_key(ledger_key) if ref.by == "external_id" else ledger_key
         if entity == "Customer" and ref.by == "external_id" and body.get("DisplayName"):
             # Two people, one name: the same rule as a Customer document's create.
-            name = self.settle_names({ledger_key: body}).names.get(ledger_key)
+            name = self.settle_names({ledger_key: body}).get(ledger_key)
             body = {**body, "DisplayName": name} if name else body
         attempts = [body]
-        renamed = payloads.rename(entity, body, key)
-        if renamed == body:
-            renamed = None
-        if renamed is not None:
-            attempts.append(renamed)
+        suffixed = payloads.rename(entity, body, key)
+        if suffixed is not None and suffixed != body:
+            attempts.append(suffixed)
         for index, attempt in enumerate(attempts):
             payload = payloads.create_payload(entity, attempt, ledger_key)
             request_id = write_request_id(
@@ -492,53 +463,63 @@ class ReferenceResolver:
 
     # ------------------------------------------------------ two people, one name
 
-    def settle_names(self, new: Mapping[str, Mapping[str, Any]]) -> SameNames:
-        """The DisplayName each new customer gets, the same whatever order people arrive in.
+    def settle_names(self, new: Mapping[str, Mapping[str, Any]]) -> dict[str, str]:
+        """The DisplayName each new customer is created with: external_id -> name.
 
-        Two people, one name (docs/mapping.md): for a name, the K-Connector customers are the
-        new ones (`new`: external_id -> resolved body) and those QuickBooks holds with our
-        marker under the plain name or their own ``unique_name`` (a customer K-Connector
-        adopted is not one: it existed before and keeps its name). One person keeps the plain
-        name; two or more all get their own ``"<name> (kc-xxxxxx)"``, and a K-Connector
-        customer holding the plain name is renamed to its suffix first. The result depends
-        only on who exists, never on who came first, in one run or across runs.
+        Two people, one name (docs/mapping.md): a name once given is never changed, so no
+        customer is renamed (nor written twice) when a namesake arrives. The first K-Connector
+        person with a name gets the plain name; anyone later gets their own
+        ``"<name> (kc-xxxxxx)"``. Later means: QuickBooks holds the plain name already
+        (anyone's customer: K-Connector's, an adopted one, the bookkeeper's), a K-Connector
+        customer carries the name with its suffix (a company named under the rule before this
+        one, where every namesake was suffixed), or another new person with the name comes
+        earlier in `new`. A vendor or employee holding the name is not seen here: QuickBooks
+        refuses the plain name (6240) and the create goes again under the suffix
+        (`planning.under_unique_name`). A person QuickBooks already holds (our marker on the
+        customer, the ledger lost) is itself, not a namesake: it gets the name it holds.
+
+        Args:
+            new: external_id -> resolved body of each customer about to be created, in the
+                order their records arrived (the wave's order; a dict keeps insertion
+                order). That order decides who is first among new namesakes.
         """
         field_name, limit = payloads.UNIQUE_NAME_FIELDS["Customer"]
         wanted: dict[str, dict[str, str]] = {}  # casefolded name -> external_id -> name
-        for external_id, body in sorted(new.items()):
+        for external_id, body in new.items():  # arrival order, deliberately not sorted
             name = payloads.valid_name(str(body.get(field_name) or ""), limit)
             if name:
                 wanted.setdefault(name.casefold(), {})[external_id] = name
-        settled = SameNames()
+        names: dict[str, str] = {}
         if not wanted:
-            return settled
-        holders, others = self._known_people(wanted)
-        adopted = self.adopted_customers(
-            {person for found in holders.values() for person, _ in found}
-        )
-        for folded, names in sorted(wanted.items()):
-            plain = [(p, c) for p, c in holders[folded] if p not in adopted]
-            people = set(names) | others[folded] | {person for person, _ in plain}
-            many = len(people) > 1
-            for external_id, name in names.items():
-                settled.names[external_id] = _suffixed(name, external_id) if many else name
-            if many:
-                settled.renamed.extend(self._rename(p, c) for p, c in sorted(plain, key=_first))
-        # This run's new suffixed names (created next) and renames join the run's index.
-        for external_id, name in settled.names.items():
-            self._remember_suffixed(external_id, name)
-        for moved in settled.renamed:
-            if moved.after is not None:
-                self._remember_suffixed(moved.external_id, str(moved.after.get("DisplayName")))
-        return settled
+            return names
+        held, taken = self._known_people(wanted)
+        for folded, people in wanted.items():
+            plain_free = folded not in taken and not any(person in held for person in people)
+            for person, name in people.items():
+                if person in held:
+                    names[person] = held[person]
+                elif plain_free:
+                    names[person], plain_free = name, False
+                else:
+                    names[person] = _suffixed(name, person)
+                    # A later namesake of the run sees it without reading the index again; a
+                    # plain name given is seen in QuickBooks once created (look-ups forget
+                    # the answer a write may change).
+                    self._remember_suffixed(person, names[person])
+        return names
 
     def _known_people(
         self, wanted: Mapping[str, Mapping[str, str]]
-    ) -> tuple[dict[str, list[tuple[str, dict[str, Any]]]], dict[str, set[str]]]:
-        """K-Connector customers QuickBooks holds per name: (plain holders, suffixed ones)."""
+    ) -> tuple[dict[str, str], set[str]]:
+        """Who holds the wanted names already.
+
+        Returns:
+            The new people QuickBooks already holds, with the name each holds,
+            and the casefolded names someone else holds, plain or suffixed.
+        """
         field_name, _ = payloads.UNIQUE_NAME_FIELDS["Customer"]
-        holders: dict[str, list[tuple[str, dict[str, Any]]]] = {folded: [] for folded in wanted}
-        others: dict[str, set[str]] = {folded: set() for folded in wanted}
+        held: dict[str, str] = {}
+        taken: set[str] = set()
         plain_names = sorted({name for names in wanted.values() for name in names.values()})
         found = (
             self.lookups.select_in("Customer", field_name, plain_names)
@@ -547,17 +528,25 @@ class ReferenceResolver:
         )
         for customer in found:
             folded = str(customer.get(field_name) or "").casefold()
+            if folded not in wanted:
+                continue  # a look-up may answer more than asked: callers filter
             person = _person_of(customer)
-            if folded in wanted and person is not None and person not in wanted[folded]:
-                holders[folded].append((person, customer))
+            if person is not None and person in wanted[folded]:
+                held[person] = wanted[folded][person]  # itself (recovered), not a namesake
+            else:
+                taken.add(folded)  # anyone's: ours, adopted, the bookkeeper's
         suffixed_people = self._suffixed_people()
-        for folded, names in sorted(wanted.items()):
+        for folded, names in wanted.items():
             name = next(iter(names.values()))
             prefix = payloads.unique_name_prefix("Customer", name).casefold()
             for person, shown in suffixed_people.get(prefix, {}).items():
-                if shown == _suffixed(name, person).casefold() and person not in names:
-                    others[folded].add(person)
-        return holders, others
+                if shown != _suffixed(name, person).casefold():
+                    continue
+                if person in names:
+                    held[person] = _suffixed(names[person], person)
+                else:
+                    taken.add(folded)
+        return held, taken
 
     def _suffixed_people(self) -> dict[str, dict[str, str]]:
         """K-Connector customers under a suffixed name: name prefix -> person -> shown name.
@@ -578,39 +567,6 @@ class ReferenceResolver:
         prefix, marker, _ = shown.casefold().rpartition("(kc-")
         if marker and self._suffixed is not None:
             self._suffixed.setdefault(prefix, {})[person] = shown.casefold()
-
-    def _rename(self, person: str, customer: dict[str, Any]) -> RenamedCustomer:
-        """Move a K-Connector customer from the plain name to its own suffixed name."""
-        payload = {
-            "Id": str(customer["Id"]),
-            "SyncToken": str(customer.get("SyncToken", "0")),
-            "sparse": True,
-            "DisplayName": _suffixed(str(customer.get("DisplayName") or ""), person),
-        }
-        request_id = write_request_id(
-            self._realm, "Customer", person, "rename", content_hash(payload)
-        )
-        try:
-            document, tid = self._client.write("Customer", payload, request_id=request_id)
-        except (DataError, ConflictError, TransientError) as exc:
-            # The next delivery meets the same plain name and tries again.
-            return RenamedCustomer(person, customer, None, request_id, error=exc.message)
-        entry = self._ledger.get(self._realm, person)
-        if entry is not None and entry.qbo_id == str(document.get("Id")):
-            self._ledger.put_many(
-                [
-                    replace(
-                        entry,
-                        sync_token=str(document.get("SyncToken", entry.sync_token)),
-                        snapshot=document,
-                    )
-                ]
-            )
-        return RenamedCustomer(person, customer, document, request_id, tid)
-
-
-def _first(pair: tuple[str, dict[str, Any]]) -> str:
-    return pair[0]
 
 
 def _suffixed(name: str, external_id: str) -> str:

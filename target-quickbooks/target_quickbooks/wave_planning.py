@@ -6,7 +6,8 @@ references are resolved (`references`), copies of our own documents are looked f
 ledger does not know a document (`recovery`, one person one customer, two people one name), and
 `planning` turns what is known into a `WritePlan`. A document whose QuickBooks copy holds edits
 kept by an earlier merge is merged instead (`conflicts`). Nothing is written to QuickBooks here
-except the renames of the same-name rule; what was decided is recorded before the writes go.
+except what a reference creates (`references`, `on_missing: create`); what was decided is
+recorded before the writes go.
 """
 
 from __future__ import annotations
@@ -30,7 +31,6 @@ from target_quickbooks.planning import (
 from target_quickbooks.recording import Records
 from target_quickbooks.recovery import find_own_documents, lookup_keys
 from target_quickbooks.references import email_of, find_refs, same_person_customers
-from target_quickbooks.store.audit import AuditEntry, AuditFilter
 from target_quickbooks.store.ledger import LedgerEntry, LedgerStatus
 from target_quickbooks.writer import WriteOutcome
 
@@ -75,7 +75,7 @@ class WavePlanner:
         customers: CustomerWrites | None = None,
         lookups: RunLookups | None = None,
     ) -> None:
-        """Bind the collaborators; the resolver learns which customers were adopted.
+        """Bind the collaborators.
 
         Args:
             client: QuickBooks (look-ups of our own documents, same-person customers).
@@ -98,7 +98,6 @@ class WavePlanner:
         self._guards = guards
         self._conflicts = conflicts
         self._realm = recorder.realm_id
-        resolver.adopted_customers = self._adopted_customers
 
     def look_ahead(self, documents: list[MappedDocument]) -> None:
         """Queued documents: the next look-ups also ask for those the ledger does not know."""
@@ -177,10 +176,8 @@ class WavePlanner:
         found |= same_person_customers(
             self._client, [d for d in unknown if d.external_id not in found], self._lookups
         )
-        # Two people, one name: new customers' names do not depend on arrival order.
-        new = [d for d in unknown if d.external_id not in found]
-        moved = self._settle_names(new, bodies, records)
-        entries |= self._store.ledger.get_many(self._realm, moved & set(entries))
+        # Two people, one name: the first new customer with a name takes it, in arrival order.
+        self._settle_names([d for d in unknown if d.external_id not in found], bodies)
         refusals = self._refusals([document for document, _ in to_write])
         plans: list[WritePlan] = []
         for document, digest in to_write:
@@ -236,47 +233,22 @@ class WavePlanner:
         return to_write
 
     def _settle_names(
-        self,
-        unknown: list[MappedDocument],
-        bodies: dict[str, dict[str, Any] | None],
-        records: Records,
-    ) -> set[str]:
-        """New customers get their DisplayName by the same-name rule; returns who was renamed."""
+        self, unknown: list[MappedDocument], bodies: dict[str, dict[str, Any] | None]
+    ) -> None:
+        """New customers get their DisplayName by the same-name rule (`settle_names`).
+
+        `unknown` is in the wave's order, which is the order the records arrived in (the
+        engine queues documents as they come): the first of two namesakes gets the plain name.
+        """
         new = {
             d.external_id: body
             for d in unknown
             if d.entity == "Customer" and (body := bodies.get(d.external_id)) is not None
         }
-        settled = self._resolver.settle_names(new) if new else None
-        for external_id, name in (settled.names if settled else {}).items():
+        if not new:
+            return
+        for external_id, name in self._resolver.settle_names(new).items():
             bodies[external_id] = {**new[external_id], "DisplayName": name}
-        for moved in settled.renamed if settled else []:
-            records.audit.append(
-                AuditEntry(
-                    realm_id=self._realm,
-                    operation="rename",
-                    outcome="renamed" if moved.error is None else "failed",
-                    external_id=moved.external_id,
-                    entity="Customer",
-                    qbo_id=str(moved.before.get("Id")),
-                    request_id=moved.request_id,
-                    intuit_tid=moved.intuit_tid,
-                    before=moved.before,
-                    after=moved.after,
-                    message=moved.error or "another customer has the same name",
-                )
-            )
-        return {moved.external_id for moved in settled.renamed} if settled else set()
-
-    def _adopted_customers(self, external_ids: set[str]) -> set[str]:
-        """Which of these customers K-Connector adopted (their audit has an "adopted" row)."""
-        return {
-            external_id
-            for external_id in sorted(external_ids)
-            if self._store.audit.query(
-                self._realm, AuditFilter(external_id=external_id, outcome="adopted", limit=1)
-            )
-        }
 
     def _refusals(self, documents: list[MappedDocument]) -> dict[str, int]:
         """Earlier definitive refusals, for documents with an open dead letter only."""

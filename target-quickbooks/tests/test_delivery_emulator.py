@@ -369,7 +369,7 @@ def test_retry_after_a_fix_in_quickbooks_is_not_answered_by_the_old_refusal(
     assert len(set(request_ids)) == 2  # the retry used a fresh id, not the refused one's
 
 
-def test_updates_of_a_renamed_customer_keep_its_unique_name(mapped, qbo, make_config, run_target):
+def test_updates_of_a_suffixed_customer_keep_its_unique_name(mapped, qbo, make_config, run_target):
     _, emulator = qbo
     config = make_config()
     record = mapped.customer(4, name="Cool Cars")

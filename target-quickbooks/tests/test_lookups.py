@@ -25,7 +25,17 @@ class CountingQuickBooks:
     def query(self, statement: str) -> list[dict[str, Any]]:
         self.statements.append(statement)
         folded = statement.casefold()  # QuickBooks compares strings without case
-        return [c for c in self.customers if f"'{c['DisplayName']}'".casefold() in folded]
+        return [
+            c
+            for c in self.customers
+            if any(f"'{value}'".casefold() in folded for value in _values(c))
+        ]
+
+
+def _values(customer: dict[str, Any]) -> list[str]:
+    """The customer's values a look-up asks by: DisplayName, and its e-mail when it has one."""
+    email = (customer.get("PrimaryEmailAddr") or {}).get("Address")
+    return [customer["DisplayName"], *([email] if email else [])]
 
 
 def test_queued_names_go_in_the_next_query_and_answers_are_kept():
@@ -56,16 +66,18 @@ def test_a_write_forgets_the_answers_it_may_change():
     assert len(client.statements) == 2
 
 
-def test_a_rename_forgets_the_name_its_customer_held():
-    client = CountingQuickBooks([{"Id": "7", "DisplayName": "Ada"}])
+def test_an_update_forgets_the_answer_for_a_value_its_document_no_longer_holds():
+    old, new = {"Address": "ada@old.example"}, {"Address": "ada@new.example"}
+    client = CountingQuickBooks([{"Id": "7", "DisplayName": "Ada", "PrimaryEmailAddr": old}])
     lookups = RunLookups(client)  # type: ignore[arg-type]
-    assert [c["Id"] for c in lookups.select_in("Customer", "DisplayName", ["Ada"])] == ["7"]
+    found = lookups.select_in("Customer", "PrimaryEmailAddr", ["ada@old.example"])
+    assert [c["Id"] for c in found] == ["7"]
 
-    # The update names only the new DisplayName; the answer for the old one held customer 7.
-    lookups.forget("Customer", {"Id": "7", "SyncToken": "0", "DisplayName": "Ada (kc-1)"})
-    client.customers[0] = {"Id": "7", "DisplayName": "Ada (kc-1)"}
+    # The update names only the new e-mail; the answer for the old one held customer 7.
+    lookups.forget("Customer", {"Id": "7", "SyncToken": "1", "PrimaryEmailAddr": new})
+    client.customers[0] = {"Id": "7", "DisplayName": "Ada", "PrimaryEmailAddr": new}
 
-    assert lookups.select_in("Customer", "DisplayName", ["Ada"]) == []
+    assert lookups.select_in("Customer", "PrimaryEmailAddr", ["ada@old.example"]) == []
     assert len(client.statements) == 2
 
 

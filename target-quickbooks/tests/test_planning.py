@@ -11,8 +11,8 @@ from target_quickbooks.planning import (
     body_hash,
     dependencies,
     plan_write,
-    renamed,
     skip_reason,
+    under_unique_name,
     with_sync_token,
 )
 from target_quickbooks.store.ledger import LedgerEntry, LedgerStatus
@@ -103,12 +103,12 @@ def test_dependencies_come_from_links_and_external_id_refs(receipt):
     assert dependencies(receipt) == {"customer:shopify:demo:2"}
 
 
-def test_rename_applies_to_creates_with_a_unique_name(mapped):
+def test_a_create_refused_for_its_name_goes_again_under_its_unique_name(mapped):
     parsed = parse_document("customers", mapped.customer(1, name="Cool Cars"))
     assert isinstance(parsed, MappedDocument)
     plan = plan_write("r", parsed, body_hash(parsed), None, dict(parsed.body))
     assert plan is not None
-    retry = renamed(plan)
+    retry = under_unique_name(plan)
     assert retry is not None
     assert retry.payload["DisplayName"].startswith("Cool Cars (kc-")
     assert retry.request_id != plan.request_id

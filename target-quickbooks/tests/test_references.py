@@ -6,6 +6,7 @@ import re
 
 import pytest
 
+from target_quickbooks import payloads
 from target_quickbooks.references import (
     LookupCache,
     ReferenceResolver,
@@ -247,10 +248,25 @@ def test_suffixed_names_are_read_once_per_run_not_once_per_new_name(resolver, re
             for n in range(20)
         }
         settled = resolver.settle_names(new)
-        assert settled.names == {person: body["DisplayName"] for person, body in new.items()}
+        assert settled == {person: body["DisplayName"] for person, body in new.items()}
 
     likes = [q for q in queries(requests_mock) if " LIKE " in q]
     # Before: one LIKE query per new name (60 reads for 60 new customers).
     assert likes == [
         "SELECT * FROM Customer WHERE DisplayName LIKE '%(kc-%' STARTPOSITION 1 MAXRESULTS 1000"
     ]
+
+
+@pytest.mark.parametrize("arrival", [["z", "a"], ["a", "z"]])
+def test_of_new_namesakes_in_one_call_the_first_to_arrive_gets_the_plain_name(resolver, arrival):
+    refs_resolver, _ = resolver
+    people = [f"customer:email:{letter}@example.com" for letter in arrival]
+    # Arrival order, not the order of the external ids, decides who comes first.
+    settled = refs_resolver.settle_names({person: {"DisplayName": "Jane Doe"} for person in people})
+
+    first, later = people
+    assert settled == {
+        first: "Jane Doe",
+        later: payloads.unique_name("Customer", "Jane Doe", f"doc:{later}"),
+    }
+    assert list(settled) == people
