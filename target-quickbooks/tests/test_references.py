@@ -106,7 +106,9 @@ def test_email_values_are_not_repeated_in_messages(resolver):
     assert "jane@example.com" not in str(caught.value)
 
 
-def test_create_policy_renames_deterministically_when_the_name_is_taken(resolver, requests_mock):
+def test_create_policy_takes_a_deterministic_unique_name_when_the_name_is_taken(
+    resolver, requests_mock
+):
     refs_resolver, store = resolver
     taken = {
         "Fault": {
