@@ -17,7 +17,7 @@ import threading
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from graphql import GraphQLError, execute_sync, parse, validate
+from graphql import execute_sync
 from starlette.applications import Starlette
 from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
 from starlette.responses import JSONResponse, Response, StreamingResponse
@@ -29,6 +29,7 @@ from kconnector_sandbox.shopify.admin_api import AdminApi
 from kconnector_sandbox.shopify.bulk import BulkFailure
 from kconnector_sandbox.shopify.bulk_runner import BulkRunner
 from kconnector_sandbox.shopify.cost import MAX_QUERY_COST, ActualCost, requested_cost
+from kconnector_sandbox.shopify.documents import PreparedDocuments
 from kconnector_sandbox.shopify.graphql_api import FIELD_RESOLVER, RequestContext, load_schema
 from kconnector_sandbox.shopify.profiles import DEFAULT_PROFILE, PROFILES
 from kconnector_sandbox.shopify.state import (
@@ -51,6 +52,7 @@ from kconnector_sandbox.shopify.webhooks import (
 if TYPE_CHECKING:
     from collections.abc import Collection
 
+    from graphql import GraphQLSchema
     from starlette.requests import Request
 
     from kconnector_sandbox.options import SandboxOptions
@@ -127,6 +129,17 @@ class ShopifyEmulator:
         for shop in self.shops.values():
             shop.listeners.append(self._on_change)
         self._app = Starlette(routes=self._routes())
+
+    @property
+    def schema(self) -> GraphQLSchema:
+        """The executable schema (replaced whole when extended, e.g. by the webhook fields)."""
+        return self._schema
+
+    @schema.setter
+    def schema(self, schema: GraphQLSchema) -> None:
+        # A document's validity is the schema's: the documents prepared for the old one go.
+        self._schema = schema
+        self.documents = PreparedDocuments(schema)
 
     @property
     def app(self) -> Starlette:
@@ -303,13 +316,9 @@ class ShopifyEmulator:
         operation_name: str | None,
         download_base: str,
     ) -> dict[str, Any]:
-        try:
-            document = parse(query)
-        except GraphQLError as exc:
-            return {"errors": [exc.formatted]}
-        errors = validate(self.schema, document)
-        if errors:
-            return {"errors": [e.formatted for e in errors]}
+        document = self.documents.prepare(query)
+        if isinstance(document, tuple):  # a syntax error or the validation errors
+            return {"errors": [e.formatted for e in document]}
         requested = requested_cost(self.schema, document, variables, operation_name)
         if requested > MAX_QUERY_COST:
             message = (
