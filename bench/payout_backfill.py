@@ -286,6 +286,7 @@ class Backfill:
     orders: int
     emitted: int
     held: dict[str, int]
+    dead_letters: dict[str, int]
     writes: int
     batches: int
     queries: int
@@ -363,6 +364,13 @@ def write_documents(
                 "SELECT entity, COUNT(*) FROM ledger WHERE status = 'active' GROUP BY entity"
             ).fetchall()
         )
+        # What the run could not deliver, by code: "written" below "emitted" is explained here.
+        dead_letters = dict(
+            db.execute(
+                "SELECT stream || ' ' || error_code, COUNT(*) FROM dead_letters"
+                " WHERE resolved_at IS NULL GROUP BY stream, error_code"
+            ).fetchall()
+        )
     routes: dict[str, int] = log.get("by_route") or {}
     statuses: dict[str, int] = log.get("by_status") or {}
     return Backfill(
@@ -370,6 +378,7 @@ def write_documents(
         orders=orders,
         emitted=emitted,
         held=held,
+        dead_letters=dead_letters,
         writes=sum(n for route, n in routes.items() if _is_write(route)),
         batches=sum(n for route, n in routes.items() if route.endswith("/batch")),
         queries=sum(n for route, n in routes.items() if route.endswith("/query")),
@@ -430,6 +439,7 @@ def print_run(run: Backfill) -> None:
         f"{rate:>13.0f} {run.full_size_hours():>18.1f}"
     )
     print(f"  written (ledger): {run.held}", flush=True)
+    print(f"  dead letters (open): {run.dead_letters or 'none'}", flush=True)
 
 
 def main() -> int:
