@@ -148,16 +148,20 @@ class ActualCost:
     ) -> Any:  # noqa: ANN401 - middleware passes values through untouched
         """Resolve the field, then count what it returned."""
         value = next_(root, info, **args)
+        self.count(info, value)
+        return value
+
+    def count(self, info: GraphQLResolveInfo, value: object) -> None:
+        """Count what a field's resolver returned (compiled plans call it for each field)."""
         named = get_named_type(info.return_type)
         if is_leaf_type(named) or value is None or info.field_name in _FREE_WRAPPERS:
-            return value
+            return
         if _is_connection(named):
             self.points += 2
         elif info.field_name in _NODE_FIELDS and isinstance(value, list | tuple):
             self.points += len(value)
         else:
             self.points += 1
-        return value
 
 
 @dataclass
