@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import json
 import os
 import subprocess
 from dataclasses import dataclass, field
@@ -213,8 +214,51 @@ def private_sys_dir(path: Path) -> Path:
     return path
 
 
+def _install_inputs() -> str:
+    """A digest of what `meltano install` builds the plugin venvs from.
+
+    The plugins' pip_urls (meltano.yml), their packages' requirements (each pyproject.toml) and
+    Meltano's own version (its lock). The packages are editable installs: their code is read
+    from the repository, so a code change needs no install.
+    """
+    digest = hashlib.sha256()
+    for path in (
+        ROOT / "meltano.yml",
+        ROOT / "tools" / "meltano" / "uv.lock",
+        *(ROOT / folder / "pyproject.toml" for folder in PLUGIN_PACKAGE_FOLDERS),
+    ):
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def _installed_venvs() -> list[str]:
+    """The plugin interpreters `meltano install` made (one venv per plugin under .meltano/)."""
+    return sorted(str(path) for path in (ROOT / ".meltano").glob("*/*/venv/bin/python"))
+
+
+def _still_installed(stamp: Path, inputs: str) -> bool:
+    """Whether the last install was made from `inputs` and its plugin venvs are all there."""
+    try:
+        done = json.loads(stamp.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    venvs = done.get("venvs") if isinstance(done, dict) else None
+    return (
+        done.get("inputs") == inputs
+        and isinstance(venvs, list)
+        and bool(venvs)
+        and all(Path(venv).exists() for venv in venvs)
+    )
+
+
 def ensure_plugins_installed() -> None:
-    """`meltano install` (idempotent): every plugin into its own virtualenv under .meltano/."""
+    """`meltano install` (idempotent): every plugin into its own virtualenv under .meltano/.
+
+    An idempotent `meltano install` still reinstalls each plugin (20 s, 14 s of CPU), and each
+    end-to-end module asks for it: it runs only when what the venvs are built from changed since
+    the last install (`_install_inputs`) or a plugin venv is gone. Delete
+    `.meltano/install.complete` to force one.
+    """
     if not MELTANO.exists():
         msg = f"{MELTANO} is missing: run the tests through `make test`, which installs Meltano"
         raise RuntimeError(msg)
@@ -233,8 +277,12 @@ def ensure_plugins_installed() -> None:
         )
     ).hexdigest()
     stamp = ROOT / ".meltano" / "install.fingerprint"
+    complete = ROOT / ".meltano" / "install.complete"
     with lock_path.open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
+        inputs = _install_inputs()
+        if _still_installed(complete, inputs):
+            return
         current = stamp.read_text(encoding="utf-8") if stamp.exists() else ""
         clean = ["--clean"] if current != fingerprint else []
         completed = subprocess.run(
@@ -248,6 +296,8 @@ def ensure_plugins_installed() -> None:
         )
         if completed.returncode == 0:
             stamp.write_text(fingerprint, encoding="utf-8")
+            record = {"inputs": inputs, "venvs": _installed_venvs()}
+            complete.write_text(json.dumps(record), encoding="utf-8")
     if completed.returncode != 0:
         msg = f"meltano install failed:\n{completed.stdout[-4000:]}\n{completed.stderr[-4000:]}"
         raise RuntimeError(msg)
