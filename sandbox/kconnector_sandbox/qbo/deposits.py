@@ -111,12 +111,22 @@ def _amount(line: dict[str, Any]) -> Decimal:
 
 def deposited_by(books: Books, txn_type: str, txn_id: str) -> str | None:
     """The Id of the Deposit holding (txn_type, txn_id), or None."""
+    return _holders(books).get((txn_type, txn_id))
+
+
+def _holders(books: Books) -> dict[tuple[str, str], str]:
+    """(TxnType, TxnId) -> the Id of the Deposit holding it, over every stored Deposit.
+
+    Built once per Deposit checked, not once per linked line: a payout's Deposit links
+    hundreds of receipts, and a company holds a Deposit per payout.
+    """
+    holders: dict[tuple[str, str], str] = {}
     for deposit in books.deposits():
         for line in deposit.get("Line") or []:
             for link in line.get("LinkedTxn") or []:
-                if link.get("TxnType") == txn_type and str(link.get("TxnId")) == txn_id:
-                    return str(deposit["Id"])
-    return None
+                key = (str(link.get("TxnType")), str(link.get("TxnId")))
+                holders.setdefault(key, str(deposit["Id"]))
+    return holders
 
 
 def in_undeposited_funds(books: Books, document: Document) -> bool:
@@ -188,9 +198,9 @@ def _check_link(
     books: Books,
     line: dict[str, Any],
     *,
-    deposit_id: str,
     currency: str,
     seen: set[tuple[str, str]],
+    holders: dict[tuple[str, str], str],
 ) -> None:
     txn_type, txn_id, target = _linked_target(books, line, seen)
     if not in_undeposited_funds(books, target):
@@ -199,8 +209,8 @@ def _check_link(
             "Undeposited Funds can be deposited."
         )
         raise fault_catalog.business_validation(detail, "Line.LinkedTxn")
-    holder = deposited_by(books, txn_type, txn_id)
-    if holder is not None and holder != deposit_id:
+    holder = holders.get((txn_type, txn_id))  # other Deposits only
+    if holder is not None:
         detail = f"{txn_type} {txn_id} has already been deposited (Deposit {holder})."
         raise fault_catalog.business_validation(detail, "Line.LinkedTxn")
     target_currency = _ref_value(target, "CurrencyRef") or books.home_currency
@@ -266,13 +276,14 @@ def prepare_deposit(books: Books, doc: dict[str, Any], deposit_id: str) -> None:
         raise fault_catalog.required_param(name="Line")
     total = ZERO
     seen: set[tuple[str, str]] = set()
+    holders = {key: held for key, held in _holders(books).items() if held != deposit_id}
     for number, raw in enumerate(raw_lines, start=1):
         if not isinstance(raw, dict):
             raise fault_catalog.invalid_value(name=f"Line[{number - 1}]", value=str(raw))
         amount = _amount(raw)
         raw["Amount"] = amount
         if raw.get("LinkedTxn"):
-            _check_link(books, raw, deposit_id=deposit_id, currency=currency, seen=seen)
+            _check_link(books, raw, currency=currency, seen=seen, holders=holders)
         else:
             _check_detail_line(books, raw)
         raw["Id"] = str(number)
