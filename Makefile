@@ -29,6 +29,9 @@ PYTEST_MARKERS ?= not install_path
 # took 9 min 54 s where 2 took 11 min 11 s), but tests/test_realtime_burst.py must create 500
 # orders within 10 s, which a third worker on 2 cores can starve: `PYTEST_WORKERS=3` at your risk.
 # `make test PYTEST_WORKERS=0` runs serially.
+# `--no-loadscope-reorder`: files are handed out in collection order (pyproject's testpaths: the
+# end-to-end modules first, the longest), not by their number of tests, which sent the one-test
+# 2-minute tests/test_orchestrate_e2e.py last, alone on its worker while the other sat idle.
 PYTEST_WORKERS ?= auto
 
 .PHONY: setup meltano test test-install test-clock-ahead lint format clean demo demo-reset chaos bench dist \
@@ -64,7 +67,8 @@ test: setup meltano
 		eval "$$(scripts/test-postgres.sh start)"; \
 		trap 'scripts/test-postgres.sh stop' EXIT; \
 	fi; \
-	$(PYTEST_ENV) $(VENV)/bin/pytest -m "$(PYTEST_MARKERS)" -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
+	$(PYTEST_ENV) $(VENV)/bin/pytest -m "$(PYTEST_MARKERS)" -n $(PYTEST_WORKERS) --dist loadfile \
+		--no-loadscope-reorder $(PYTEST_ARGS)
 
 # Installable by strangers (tests/test_install_path.py): the built wheels and sdists added to a
 # new Meltano project outside the repository, each pipeline run. Minutes long: CI runs it as its
