@@ -553,6 +553,47 @@ def _materialise_transactions(
     return tuple(built)
 
 
+@dataclass(frozen=True, slots=True)
+class MoneyMovement:
+    """A successful sale, capture or refund of an order, as `build_order` numbers it."""
+
+    position: int  # among the order's transactions: its id is 68e12 + number x 100 + position
+    kind: str  # SALE, CAPTURE or REFUND
+    gateway: str
+    shop_amount: Decimal
+    at: datetime
+    refund_index: int | None  # a REFUND's refund in the spec: its id is 950e9 + number x 100 + k
+
+
+def money_movements(spec: OrderSpec) -> tuple[MoneyMovement, ...]:
+    """The order's successful sales, captures and refunds, priced in the shop currency only.
+
+    The transactions `build_order` gives, at the same positions (both come from
+    `_transactions`), for a fraction of its cost: what the Shopify Payments ledger reads of an
+    order. The presentment view is priced only when it decides something here: whether a
+    refund whose shop amount is zero has a transaction.
+    """
+    shop = price_order(spec, shop_converter(spec.exchange_rate))
+    pres = shop  # stands in for amounts nothing here reads
+    if spec.exchange_rate != 1 and any(refund.total == 0 for refund in shop.refunds):
+        pres = price_order(spec, presentment_identity)
+    views = _Views(shop, pres, "", spec.presentment_currency)
+    txs = _transactions(spec, views, "bogus" if spec.test else spec.gateway)
+    with_transaction = iter(
+        k
+        for k, (s_ref, p_ref) in enumerate(zip(shop.refunds, pres.refunds, strict=True))
+        if s_ref.total != 0 or p_ref.total != 0
+    )
+    movements: list[MoneyMovement] = []
+    for position, tx in enumerate(txs):
+        refund_index = next(with_transaction) if tx.kind == "REFUND" else None
+        if tx.status == "SUCCESS" and tx.kind in {"SALE", "CAPTURE", "REFUND"}:
+            movements.append(
+                MoneyMovement(position, tx.kind, tx.gateway, tx.shop, tx.at, refund_index)
+            )
+    return tuple(movements)
+
+
 def _sum_tx(txs: list[_Tx], kinds: tuple[str, ...]) -> tuple[Decimal, Decimal]:
     chosen = [t for t in txs if t.kind in kinds and t.status == "SUCCESS"]
     return sum((t.shop for t in chosen), ZERO), sum((t.pres for t in chosen), ZERO)

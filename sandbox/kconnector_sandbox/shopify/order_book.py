@@ -17,10 +17,12 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
 from kconnector_sandbox.shopify.build import (
     build_order,
     catalogue_variant,
+    money_movements,
     order_events,
     order_updated_at,
 )
@@ -32,11 +34,14 @@ from kconnector_sandbox.shopify.generator import (
     unnumbered_spec,
 )
 from kconnector_sandbox.shopify.model import gid
+from kconnector_sandbox.shopify.payments import CARD_RATES, moves_card_money, order_charges
 
 if TYPE_CHECKING:
     from datetime import datetime
 
+    from kconnector_sandbox.shopify.build import MoneyMovement
     from kconnector_sandbox.shopify.model import BasicEvent, MoneyBag, Order
+    from kconnector_sandbox.shopify.payments import BalanceTransaction
     from kconnector_sandbox.shopify.profiles import StoreProfile
     from kconnector_sandbox.shopify.spec import LineSpec, OrderSpec
 
@@ -145,21 +150,33 @@ class OrderBook:
         self._cache: OrderedDict[int, Order] = OrderedDict()
         self._cache_lock = threading.Lock()
         self.max_number = 1000
+        # What each live order moved through Shopify Payments (orders that moved nothing are
+        # left out), and what deleted orders had moved (their money stays in the payouts): the
+        # ledger is written from these, never by building the orders. Kept up to date by every
+        # change, so a change recomputes its own order only.
+        self._takes_cards = profile.currency in CARD_RATES
+        self._tz = ZoneInfo(profile.iana_timezone)
+        self._charges: dict[int, tuple[BalanceTransaction, ...]] = {}
+        self._deleted_charges: list[tuple[BalanceTransaction, ...]] = []
 
     @classmethod
     def seeded(cls, profile: StoreProfile, seed: int, count: int) -> OrderBook:
         """The `count` generated orders of `profile` for `seed`, numbered in creation order.
 
-        Generates each order's spec once (to number them and summarise them) and keeps none.
+        Generates each order's spec once (to number them, summarise them and note what they
+        moved through Shopify Payments) and keeps none.
         """
         book = cls(profile, seed, count)
         keyed: list[tuple[tuple[datetime, str, int], int, OrderSummary]] = []
         owners: dict[str, int] = {}  # shop-wide object -> generator index of an order using it
+        moved: dict[int, tuple[bool, tuple[MoneyMovement, ...]]] = {}  # generator index -> money
         for index in range(count):
             spec = unnumbered_spec(seed, profile, index, count)
             keyed.append((creation_key(spec), index, OrderSummary.of(spec, book)))
             for node_id in _shop_object_ids(spec):
                 owners.setdefault(node_id, index)
+            if book._takes_cards and moves_card_money(spec):  # the movements ignore the number
+                moved[index] = (spec.test, money_movements(spec))
         keyed.sort(key=lambda entry: (entry[0], entry[1]))
         legacy_of_index: dict[int, int] = {}
         for rank, (_, index, summary) in enumerate(keyed):
@@ -170,6 +187,11 @@ class OrderBook:
             book._summaries[summary.legacy_resource_id] = summary
             book.max_number = number
             legacy_of_index[index] = summary.legacy_resource_id
+            if index in moved:
+                test, movements = moved.pop(index)
+                book._note_charges(
+                    summary.legacy_resource_id, number, test=test, movements=movements
+                )
         book._shop_objects = {node_id: legacy_of_index[i] for node_id, i in owners.items()}
         return book
 
@@ -242,6 +264,10 @@ class OrderBook:
             cached = self._cache.get(legacy_id)
         return cached.events if cached is not None else order_events(self.spec(legacy_id))
 
+    def charges(self) -> list[BalanceTransaction]:
+        """The Shopify Payments charges and refunds of the live and the deleted orders (a copy)."""
+        return [t for order in (*self._charges.values(), *self._deleted_charges) for t in order]
+
     def shop_object_owner(self, node_id: str) -> int | None:
         """An order that refers to the customer, product or variant `node_id`, if any."""
         if self._shop_objects is None:
@@ -263,6 +289,11 @@ class OrderBook:
         self.max_number = max(self.max_number, spec.number)
         if self._shop_objects is not None:
             self._note_shop_objects(spec)
+        self._charges.pop(spec.legacy_id, None)
+        if self._takes_cards and moves_card_money(spec):
+            self._note_charges(
+                spec.legacy_id, spec.number, test=spec.test, movements=money_movements(spec)
+            )
         with self._cache_lock:
             self._cache[spec.legacy_id] = order
             self._cache.move_to_end(spec.legacy_id)
@@ -275,10 +306,23 @@ class OrderBook:
         self._seeded.pop(legacy_id, None)
         self._changed.pop(legacy_id, None)
         self._summaries.pop(legacy_id, None)
+        charges = self._charges.pop(legacy_id, None)
+        if charges:
+            self._deleted_charges.append(charges)
         with self._cache_lock:
             self._cache.pop(legacy_id, None)
         if self._shop_objects is not None and legacy_id in self._shop_objects.values():
             self._shop_objects = None  # rebuilt on the next lookup, from the live orders
+
+    def _note_charges(
+        self, legacy_id: int, number: int, *, test: bool, movements: tuple[MoneyMovement, ...]
+    ) -> None:
+        currency, tz = self.profile.currency, self._tz
+        charges = order_charges(
+            legacy_id, number, test=test, movements=movements, currency=currency, tz=tz
+        )
+        if charges:
+            self._charges[legacy_id] = charges
 
     def _note_shop_objects(self, spec: OrderSpec) -> None:
         objects = self._shop_objects

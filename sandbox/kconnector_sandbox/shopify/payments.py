@@ -33,12 +33,15 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING
 
 from kconnector_sandbox.shopify.model import MoneyV2, TransactionFee, gid
+from kconnector_sandbox.shopify.spec import PaymentPlan
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
     from zoneinfo import ZoneInfo
 
+    from kconnector_sandbox.shopify.build import MoneyMovement
     from kconnector_sandbox.shopify.model import Order, OrderTransaction
+    from kconnector_sandbox.shopify.spec import OrderSpec
 
 GATEWAY = "shopify_payments"
 CENT = Decimal("0.01")
@@ -48,6 +51,7 @@ BALANCE_ID_BASE = 2_000_000_000_000  # + the order transaction's own number
 SEEDED_ID_BASE = BALANCE_ID_BASE + 900_000_000_000
 TRANSFER_ID_BASE = BALANCE_ID_BASE + 950_000_000_000
 ORDER_TRANSACTION_ID_BASE = 68_000_000_000_000
+REFUND_ID_BASE = 950_000_000_000  # + the order number x 100 + the refund's index (build_order)
 CHARGEBACK_FEE = Decimal("15.00")
 PAYOUT_HOUR = time(6, 0)
 SCHEDULED, PAID, FAILED = "SCHEDULED", "PAID", "FAILED"
@@ -258,6 +262,75 @@ def _charges(order: Order) -> Iterable[BalanceTransaction]:
         )
 
 
+def moves_card_money(spec: OrderSpec) -> bool:
+    """Whether an order can have a Shopify Payments charge or refund (read off its spec alone).
+
+    A test order pays with the bogus gateway and another gateway is not Shopify Payments (its
+    refunds go back through the gateway that took the money); an order neither sold
+    (``SALE``, ``AUTHORIZE_CAPTURE``), refunded nor charged by an edit moved no money.
+    """
+    if spec.test or spec.gateway != GATEWAY:
+        return False
+    sold = spec.payment in {PaymentPlan.SALE, PaymentPlan.AUTHORIZE_CAPTURE}
+    return sold or bool(spec.refunds) or bool(spec.added_charges)
+
+
+def order_charges(  # noqa: PLR0913 - an order's identity and what it moved
+    legacy_id: int,
+    number: int,
+    *,
+    test: bool,
+    movements: Iterable[MoneyMovement],
+    currency: str,
+    tz: ZoneInfo,
+) -> tuple[BalanceTransaction, ...]:
+    """An order's Shopify Payments charges and refunds, from its money movements.
+
+    The balance transactions `_charges` reads off the built order (`build.money_movements`
+    gives the transactions `build_order` gives, for about a tenth of the cost), each already
+    in the payout of its date (`payout_legacy_id`), so a ledger takes it as it is. The shop
+    keeps them per order from seeding on (`OrderBook.charges`) and never builds an order for
+    its ledger.
+    """
+    order_id = gid("Order", legacy_id)
+    order_name = f"#{number}"
+    base = number * 100
+    charges: list[BalanceTransaction] = []
+    for movement in movements:
+        if movement.gateway != GATEWAY:
+            continue
+        own = base + movement.position  # the order transaction's own number
+        refund = movement.kind == "REFUND"
+        kind = "REFUND" if refund else "CHARGE"
+        amount = movement.shop_amount
+        charges.append(
+            BalanceTransaction(
+                legacy_id=BALANCE_ID_BASE + own,
+                type=kind,
+                source_type=kind,
+                source_id=REFUND_ID_BASE + base + (movement.refund_index or 0)
+                if refund
+                else BALANCE_ID_BASE + own,
+                source_order_transaction_id=ORDER_TRANSACTION_ID_BASE + own,
+                amount=-amount if refund else amount,
+                fee=ZERO if refund else processing_fee(amount, currency),
+                transaction_date=movement.at,
+                test=test,
+                order_id=order_id,
+                order_name=order_name,
+                payout_legacy_id=PAYOUT_ID_BASE + payout_day(movement.at, tz).toordinal(),
+            )
+        )
+    return tuple(charges)
+
+
+def _day(transaction: BalanceTransaction, tz: ZoneInfo) -> date:
+    """The day of the payout that settles `transaction` (already noted on it, if it is)."""
+    if transaction.payout_legacy_id:
+        return date.fromordinal(transaction.payout_legacy_id - PAYOUT_ID_BASE)
+    return payout_day(transaction.transaction_date, tz)
+
+
 def _seeded(charges: list[BalanceTransaction], currency: str) -> list[BalanceTransaction]:
     """The adjustment, the reserve hold and release, and the chargeback real accounts have."""
     plain = [c for c in charges if c.type == "CHARGE" and not c.test]
@@ -335,10 +408,23 @@ def build_ledger(
     """
     if currency not in CARD_RATES:
         return None
-    charges = sorted(
-        (t for order in orders for t in _charges(order)),
-        key=lambda t: (t.transaction_date, t.legacy_id),
+    return ledger_of_charges(
+        (t for order in orders for t in _charges(order)), currency, tz, history_end
     )
+
+
+def ledger_of_charges(
+    charges_and_refunds: Iterable[BalanceTransaction],
+    currency: str,
+    tz: ZoneInfo,
+    history_end: datetime | None = None,
+) -> PaymentsLedger:
+    """The ledger of a shop whose orders' charges and refunds are `charges_and_refunds`.
+
+    What `build_ledger` does once it has read them off the orders (`_charges`); the shop passes
+    the ones it keeps per order (`order_charges`) instead, without building any order.
+    """
+    charges = sorted(charges_and_refunds, key=lambda t: (t.transaction_date, t.legacy_id))
     # Strictly before: a change made as the shop's clock starts is stamped at `history_end`.
     history = [t for t in charges if history_end is None or t.transaction_date < history_end]
     entries = sorted(
@@ -346,9 +432,9 @@ def build_ledger(
     )
     by_day: dict[date, list[BalanceTransaction]] = defaultdict(list)
     for entry in entries:
-        by_day[payout_day(entry.transaction_date, tz)].append(entry)
+        by_day[_day(entry, tz)].append(entry)
     days = sorted(by_day)
-    history_days = sorted({payout_day(t.transaction_date, tz) for t in history})
+    history_days = sorted({_day(t, tz) for t in history})
     failed_day = history_days[2] if len(history_days) >= 5 else None  # noqa: PLR2004 - retry room
     payouts: list[Payout] = []
     carried: BalanceTransaction | None = None
@@ -386,7 +472,9 @@ def _payout(
     failed: bool,
 ) -> Payout:
     """A payout of `settled` with its TRANSFER row (amount = -net)."""
-    rows = [replace(t, payout_legacy_id=legacy) for t in settled]
+    rows = [
+        t if t.payout_legacy_id == legacy else replace(t, payout_legacy_id=legacy) for t in settled
+    ]
     net = sum((t.net for t in rows), ZERO)
     transfer = BalanceTransaction(
         legacy_id=TRANSFER_ID_BASE + (legacy - PAYOUT_ID_BASE),

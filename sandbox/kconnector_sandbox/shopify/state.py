@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Hashable, Iterator
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from itertools import chain
 from typing import TYPE_CHECKING, Any, TypeVar
 from zoneinfo import ZoneInfo
 
@@ -35,7 +34,12 @@ from kconnector_sandbox.shopify.order_book import (
     OrderSummary,
 )
 from kconnector_sandbox.shopify.order_changes import InvalidChangeError, edited_lines
-from kconnector_sandbox.shopify.payments import PaymentsLedger, build_ledger, keep_paid
+from kconnector_sandbox.shopify.payments import (
+    CARD_RATES,
+    PaymentsLedger,
+    keep_paid,
+    ledger_of_charges,
+)
 from kconnector_sandbox.shopify.spec import AddedChargeSpec, OrderSpec, PaymentPlan, RefundSpec
 
 if TYPE_CHECKING:
@@ -124,12 +128,11 @@ class ShopState:
     revision: int = field(default=0, init=False)
     _listings: dict[Hashable, Any] = field(default_factory=dict, init=False, repr=False)
     _listings_revision: int = field(default=0, init=False, repr=False)
-    # The Shopify Payments ledger and the revision it was built at (built on first use), when
-    # the orders first changed after it was built (its payouts issued before are kept as paid),
-    # and the deleted orders (their money stays in the payouts).
+    # The Shopify Payments ledger and the revision it was built at (built on first use), and
+    # when the orders first changed after it was built (its payouts issued before are kept as
+    # paid). Deleted orders' money stays in the payouts (the book keeps their charges).
     _ledger: tuple[int, PaymentsLedger | None] | None = field(default=None, init=False, repr=False)
     _changed_since_ledger: datetime | None = field(default=None, init=False, repr=False)
-    _deleted_orders: list[Order] = field(default_factory=list, init=False, repr=False)
 
     def __post_init__(self) -> None:
         """Create the throttle bucket with the run's time scale."""
@@ -203,19 +206,23 @@ class ShopState:
     def payments_ledger(self) -> PaymentsLedger | None:
         """The Shopify Payments payouts of the current orders; None without Shopify Payments.
 
-        Built on first use and kept until the orders change, so a shop that is never asked about
-        payouts never pays for them.
+        Written on first use from what each order moved through Shopify Payments (kept by the
+        book since seeding, `OrderBook.charges`: no order is built) and kept until the orders
+        change.
         """
+        currency = self.profile.currency
         with self.lock:
             if self._ledger is not None and self._ledger[0] == self.revision:
                 return self._ledger[1]
             revision = self.revision
-            ids = self._book.ids()
-            deleted = list(self._deleted_orders)
+            charges = self._book.charges()
             previous = self._ledger[1] if self._ledger is not None else None
             changed_at = self._changed_since_ledger
-        orders = chain(self._built(ids), deleted)
-        ledger = build_ledger(orders, self.profile.currency, self.tz, self.clock.start)
+        ledger = (
+            ledger_of_charges(charges, currency, self.tz, self.clock.start)
+            if currency in CARD_RATES
+            else None
+        )
         if ledger is not None and previous is not None and changed_at is not None:
             ledger = keep_paid(previous, ledger, changed_at, self.tz)
         with self.lock:
@@ -229,14 +236,6 @@ class ShopState:
         self.revision += 1
         if self._ledger is not None and self._changed_since_ledger is None:
             self._changed_since_ledger = self.clock.now()
-
-    def _built(self, ids: list[int]) -> Iterator[Order]:
-        """The orders of `ids` built one at a time (an order deleted meanwhile is left out)."""
-        for legacy_id in ids:
-            try:
-                yield self._book.order(legacy_id)
-            except OrderNotFoundError:
-                continue
 
     def node(self, node_id: str) -> object | None:
         """The object with global id `node_id` the app may read, or None.
@@ -433,8 +432,7 @@ class ShopState:
         """Delete: the order disappears; an ``action: destroy`` event records it."""
         with self.lock:
             order = self.find(legacy_id)
-            self._book.remove(legacy_id)
-            self._deleted_orders.append(order)  # its charges and refunds stay in the payouts
+            self._book.remove(legacy_id)  # its charges and refunds stay in the payouts
             self._changed()
             legacy = DELETION_EVENT_BASE + len(self.deletions)
             event = BasicEvent(
