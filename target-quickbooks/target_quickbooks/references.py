@@ -230,6 +230,9 @@ class ReferenceResolver:
         self._ledger = ledger
         self._on_created = on_created
         self._cache = LookupCache()
+        # The ledger entries the last `prefetch` found for the references it was given (one
+        # query, not one per reference); a key it did not find is read from the ledger.
+        self._entries: dict[str, LedgerEntry] = {}
         # K-Connector customers under a suffixed name, read once per run (`_suffixed_people`).
         self._suffixed: dict[str, dict[str, str]] | None = None
         # The run's look-ups (`lookups.RunLookups`), set by the delivery engine; without them
@@ -266,8 +269,29 @@ class ReferenceResolver:
         return needed
 
     def prefetch(self, refs: Iterable[SymbolicRef]) -> None:
-        """Query, in bulk, every (entity, field, value) resolution may need; cache the answers."""
+        """Read, in bulk, every ledger entry and (entity, field, value) resolution may need.
+
+        The ledger entries found are used by the resolutions that follow, until the next
+        `prefetch` (the engine calls it before each wave's resolutions and records nothing in
+        between); the query answers are cached.
+        """
+        refs = list(refs)
+        keys: set[str] = set()
+        for ref in refs:
+            if ref.on_missing == "create" and ref.entity is not None:
+                keys.add(self._created_key(ref))
+            candidate: SymbolicRef | None = ref
+            while candidate is not None:
+                if candidate.by == "external_id":
+                    keys.add(candidate.value)
+                candidate = candidate.fallback
+        self._entries = self._ledger.get_many(self._realm, keys) if keys else {}
         self._query_values(self._lookups_needed(refs))
+
+    def _entry(self, key: str) -> LedgerEntry | None:
+        """The ledger entry under `key`: as `prefetch` found it, else read now."""
+        entry = self._entries.get(key)
+        return entry if entry is not None else self._ledger.get(self._realm, key)
 
     def _query_values(self, refs: Iterable[SymbolicRef]) -> None:
         wanted: dict[tuple[str, str, str], set[str]] = {}
@@ -307,7 +331,7 @@ class ReferenceResolver:
         if ref.by == "id":
             return ref.value
         if ref.by == "external_id":
-            entry = self._ledger.get(self._realm, ref.value)
+            entry = self._entry(ref.value)
             return entry.qbo_id if entry is not None else None
         if ref.entity is None or lookup_field(ref.entity, ref.by) is None:
             return None
@@ -327,7 +351,7 @@ class ReferenceResolver:
         """
         if ref.on_missing == "create" and ref.entity is not None:
             # Created by an earlier run: the ledger knows it, no query needed.
-            created = self._ledger.get(self._realm, self._created_key(ref))
+            created = self._entry(self._created_key(ref))
             if created is not None:
                 return created.qbo_id
         candidate: SymbolicRef | None = ref
@@ -396,7 +420,7 @@ class ReferenceResolver:
         candidate: SymbolicRef | None = SymbolicRef.parse(value["TxnId"], None)
         while candidate is not None:
             if candidate.by == "external_id":
-                entry = self._ledger.get(self._realm, candidate.value)
+                entry = self._entry(candidate.value)
                 if entry is not None:
                     return entry.entity
             candidate = candidate.fallback
