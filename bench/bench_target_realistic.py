@@ -13,7 +13,8 @@ What it does (bench/RESULTS.md, "target-quickbooks on the realistic mix", says h
 3. Two engines, side by side in this process, each into a fresh company and a fresh ledger:
    **before**, the delivery engine with `delivery.BEFORE_ISSUE_18` (no batch filling across
    waves, every changed customer copy written, no SyncToken bump known after our own Payments,
-   each wave's own look-ups of 30 values a query, every record of a rerun through the full
+   each wave's own look-ups of 30 values a query, each wave answered and recorded before the
+   next is planned and before more input is read, every record of a rerun through the full
    path: `input_fast_path` off) and **after**, the engine as shipped. Each
    runs the mix as a backfill, then the same input again (an unchanged rerun).
 4. Every HTTP request the target sends is timestamped (a hook on `requests.Session.send`):

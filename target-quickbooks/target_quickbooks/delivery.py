@@ -6,6 +6,9 @@ part reads in one sitting, and each depends only on the parts below it:
 
 - `DeliveryEngine` (here): the queue, the waves, the write loop and the run's stop on a system
   error, which comes only after everything QuickBooks acknowledged has been recorded.
+- `in_flight.WritesInFlight`: the batch requests queued or sent and not yet recorded, and the
+  documents they keep from being planned (the engine plans, records and reads input while
+  they wait on the limiter: `DeliveryTuning.pipelined`).
 - `wave_planning.WavePlanner`: a wave's documents to write plans (guards, ledger, references,
   recovery, same-name rule, `planning`).
 - `guards.WaveGuards`: the guard hooks a wave passes first (document type, refunds).
@@ -34,6 +37,7 @@ from target_quickbooks.errors import (
     SystemFaultError,
 )
 from target_quickbooks.guards import WaveGuards
+from target_quickbooks.in_flight import WritesInFlight
 from target_quickbooks.lookups import RunLookups
 from target_quickbooks.planning import (
     WriteKind,
@@ -53,7 +57,7 @@ from target_quickbooks.writer import PlanWriter, WriteOutcome
 
 if TYPE_CHECKING:
     import logging
-    from collections.abc import Mapping
+    from collections.abc import Callable, Mapping
 
     from target_quickbooks.client import QuickBooksClient
     from target_quickbooks.contract import ContractViolation, MappedDocument
@@ -86,6 +90,9 @@ class DeliveryTuning:
     # Look-ups sized by the run: the queued documents' keys asked ahead, 100 values a query,
     # answers kept for the run and forgotten when a write may change them (`lookups`).
     run_sized_lookups: bool = True
+    # Plan and record while earlier batch requests wait on the limiter, and read input while
+    # they fly, so a batch request is ready whenever a limiter slot frees (`in_flight`).
+    pipelined: bool = True
 
 
 # The engine as it was before batch filling (docs/operations.md, "Throughput").
@@ -94,7 +101,19 @@ BEFORE_ISSUE_18 = DeliveryTuning(
     one_write_per_customer=False,
     knows_payment_side_effects=False,
     run_sized_lookups=False,
+    pipelined=False,
 )
+
+# Requests kept queued on the writer beyond its worker threads before the engine waits for
+# answers instead of reading on: enough to cover the reading and planning of the next
+# documents (a batch request goes about every 1.5 s at 40 a minute).
+_QUEUED_AHEAD = 4
+# Documents queued (waiting for their dependencies) before the engine waits for answers
+# instead of reading on, in multiples of the early flush's size.
+_PENDING_CAP = 4
+# With fewer requests queued than worker threads, the early flush comes after this many batch
+# requests' worth of new documents (not the usual 20): the writer is about to run dry.
+_STARVING_BATCHES = 5
 
 
 class DeliveryEngine:
@@ -117,9 +136,14 @@ class DeliveryEngine:
         self._client = client
         self._store = store
         self._logger = logger
+        # Pipelined, the engine's own queries run while batch requests wait on the limiter,
+        # each holding a concurrency slot as it waits: one slot is left to the queries.
+        writers = settings.max_concurrency
+        if self.tuning.pipelined and writers > 1:
+            writers -= 1
         self._writer = PlanWriter(
             client,
-            max_concurrency=settings.max_concurrency,
+            max_concurrency=writers,
             batch_size=settings.batch_size,
             use_batch_api=settings.use_batch_api,
         )
@@ -127,6 +151,11 @@ class DeliveryEngine:
         # Per queued document: (its static dependencies, those it cannot do without).
         self._needs: dict[str, tuple[frozenset[str], frozenset[str]]] = {}
         self._flush_mark = 0
+        self._flight = WritesInFlight(self._writer)
+        # The documents whose look-up keys the last look-ahead asked for (`_pump`).
+        self._looked: set[str] = set()
+        # The early flush's size, as the sinks ask for it (`flush_if_due` sets it).
+        self._every = settings.batch_size * 20
         # The digest of the input line each queued document was parsed from (`input_screen`).
         self._lines: dict[str, tuple[MappedDocument, str]] = {}
         self._superseded: dict[str, list[tuple[MappedDocument, str]]] = {}
@@ -193,7 +222,9 @@ class DeliveryEngine:
         return self._store
 
     def close(self) -> None:
-        """Stop the worker threads."""
+        """Record what QuickBooks answered to writes still in flight; stop the worker threads."""
+        if self._flight.busy:
+            self._record_remaining()
         self._writer.close()
 
     # ------------------------------------------------------------------ input
@@ -351,21 +382,42 @@ class DeliveryEngine:
 
         Documents still waiting for a dependency stay queued; the next early flush happens only
         after `every` further documents, so waiting documents are not re-examined per record.
+        Pipelined, the early flush comes sooner (after `_STARVING_BATCHES` batch requests'
+        worth of documents) when fewer requests are queued than there are worker threads, and
+        answers that came in are recorded (and the documents they free sent) at once.
         """
-        if len(self._pending) >= self._flush_mark + every:
+        self._every = every
+        due = self._flush_mark + every
+        if self.tuning.pipelined and self._flight.requests < self._writer.max_concurrency:
+            due = min(due, self._flush_mark + self._settings.batch_size * _STARVING_BATCHES)
+        if len(self._pending) >= due:
             self.flush(final=False)
             self._flush_mark = len(self._pending)
+        elif self.tuning.pipelined and self._flight.answered():
+            self._pump(final=False, fresh=False)
 
     def flush(self, *, final: bool) -> None:
-        """Deliver queued documents; returns only when each is acknowledged or dead-lettered.
+        """Deliver queued documents.
 
         Args:
-            final: deliver everything queued (a STATE message follows). When False, documents
-                whose dependencies are not in the ledger yet stay queued (they may still arrive).
+            final: deliver everything queued and return only when each is acknowledged and
+                recorded, or dead-lettered (a STATE message follows). When False, documents
+                whose dependencies are not in the ledger yet stay queued (they may still
+                arrive), and, pipelined, writes may still be in flight on return: their
+                outcomes are recorded by a later call (`flush_if_due`, `flush`, `close`).
 
         Raises:
             SystemFaultError: the run must stop (after recording what was acknowledged).
         """
+        if self.tuning.pipelined:
+            self._pump(final=final, fresh=True)
+        else:
+            self._flush_in_waves(final=final)
+        if final:
+            self._settled()
+
+    def _flush_in_waves(self, *, final: bool) -> None:
+        """`flush` before issue 18: each wave written, answered and recorded before the next."""
         while self._pending:
             ready = self._ready(final=final)
             if not ready:
@@ -386,18 +438,33 @@ class DeliveryEngine:
             if held and not final and len(held) == len(ready):
                 return  # nothing but held documents: they wait for the next records
         self._flush_mark = 0
-        if final:
-            self._lines.clear()  # every document is settled or dead-lettered by now
-            self._superseded.clear()
 
-    def _ready(self, *, final: bool) -> list[MappedDocument]:
-        """Documents none of whose dependencies is still queued.
+    def _settled(self) -> None:
+        """After the final flush: every document is settled or dead-lettered by now."""
+        self._flush_mark = 0
+        self._lines.clear()
+        self._superseded.clear()
+
+    def _ready(self, *, final: bool, looked_only: bool = False) -> list[MappedDocument]:
+        """Documents none of whose dependencies is still queued (or in flight).
 
         Before the final flush, documents that cannot do without a document not delivered yet
-        (it may still arrive in this run) wait too.
+        (it may still arrive in this run) wait too; so do documents a write in flight may
+        change the planning of (`in_flight`), and, with `looked_only`, those that came after
+        the last look-ahead.
         """
         queued = set(self._pending)
-        free = [d for d in self._pending.values() if not (self._dependencies(d, queued) & queued)]
+        flight = self._flight
+        if flight.busy:
+            queued |= flight.ids
+        free: list[MappedDocument] = []
+        for document in self._pending.values():
+            if looked_only and document.external_id not in self._looked:
+                continue
+            dependencies = self._dependencies(document, queued)
+            if dependencies & queued or flight.blocks(document, dependencies):
+                continue
+            free.append(document)
         if final:
             return free
         needed = set().union(*(self._needs[d.external_id][1] for d in free))
@@ -408,6 +475,114 @@ class DeliveryEngine:
         """`planning.dependencies`, from what `enqueue` computed once per document."""
         static, _ = self._needs[document.external_id]
         return with_queued_invoices(static, queued, document.external_id)
+
+    # ------------------------------------------------------- pipelined flush
+
+    def _pump(self, *, final: bool, fresh: bool) -> None:
+        """Record what was answered, send what is ready; wait only when the writer is fed.
+
+        Returns (when not final) once fewer than `_QUEUED_AHEAD` requests beyond the worker
+        threads are queued, so the next records are read while the limiter holds the queued
+        ones; the final flush returns when nothing is queued or in flight.
+
+        Args:
+            final: the final flush (a STATE message follows).
+            fresh: look ahead for every queued document first (an early or final flush); when
+                False, only documents looked ahead for before are sent (answers of earlier
+                requests unblocked them), so look-ups are asked for many documents at once.
+        """
+        enough = self._writer.max_concurrency + _QUEUED_AHEAD
+        cap = _PENDING_CAP * self._every
+        if fresh:
+            self._planner.look_ahead(list(self._pending.values()))
+            self._looked = set(self._pending)
+        # Planned a slice at a time, so the first batch requests of a large wave go out while
+        # the rest of it is planned.
+        limit = self._settings.batch_size * self._writer.max_concurrency
+        while True:
+            self._record_answered(wait=False)
+            progressed = False
+            if self._flight.requests < enough:
+                progressed = self._send_ready(final=final, looked_only=not final, limit=limit)
+            if not self._flight.busy:
+                if progressed:
+                    continue
+                if final and self._pending:
+                    self._dead_letter_cycle(list(self._pending.values()))
+                    self._pending.clear()
+                    self._needs.clear()
+                return
+            if progressed:
+                continue
+            if final or self._flight.requests >= enough or len(self._pending) >= cap:
+                self._record_answered(wait=True)
+                continue
+            return
+
+    def _send_ready(self, *, final: bool, looked_only: bool, limit: int) -> bool:
+        """Plan up to `limit` ready documents and queue their writes; whether any left the queue."""
+        ready = self._ready(final=final, looked_only=looked_only)[:limit]
+        if not ready:
+            return False
+        queued = set(self._pending) | self._flight.ids
+        for document in ready:
+            del self._pending[document.external_id]
+        held = self._deliver_wave(ready, queued, final=final)
+        for document in held:
+            self._pending[document.external_id] = document
+        for document in ready:
+            if document.external_id not in self._pending:
+                self._needs.pop(document.external_id, None)
+        return len(held) < len(ready)
+
+    def _links(self, queued: set[str]) -> Callable[[MappedDocument], set[str]]:
+        """A document's dependencies, for what its write in flight blocks."""
+        return lambda document: with_queued_invoices(
+            static_dependencies(document), queued, document.external_id
+        )
+
+    def _record_answered(self, *, wait: bool) -> None:
+        """Record the answered requests, oldest first (waiting for the oldest when `wait`).
+
+        Raises:
+            SystemFaultError: the run must stop; every other request in flight is awaited and
+                recorded first.
+        """
+        while True:
+            try:
+                answered = self._flight.oldest(wait=wait)
+            except Exception:
+                self._flight.release()
+                self._record_remaining()
+                raise
+            if answered is None:
+                return
+            try:
+                again = self._record(answered[1])
+            except Exception:
+                self._flight.release()
+                self._record_remaining()
+                raise
+            if again:
+                self._flight.submit(again, links=self._links(set(self._pending)))
+            self._flight.release()
+            wait = False
+
+    def _record_remaining(self) -> None:
+        """After a stop: await every request in flight and record what QuickBooks answered.
+
+        Their retries are not sent, as a stopped wave's are not; the first failure is the one
+        the run stops with, so later ones are logged only.
+        """
+        while self._flight.busy:
+            try:
+                answered = self._flight.oldest(wait=True)
+                if answered is not None:
+                    self._record(answered[1])
+            except Exception:  # the run already stops on the first failure
+                self._logger.debug("a failure after the run's stop", exc_info=True)
+            finally:
+                self._flight.release()
 
     def _dead_letter_cycle(self, documents: list[MappedDocument]) -> None:
         records = Records()
@@ -424,12 +599,23 @@ class DeliveryEngine:
     def _deliver_wave(
         self, documents: list[MappedDocument], queued: set[str], *, final: bool
     ) -> list[MappedDocument]:
-        """Deliver a wave; returns the documents held for the next one (`packing`)."""
+        """Deliver a wave (pipelined: queue its writes); returns the documents held back.
+
+        Held documents wait for the next wave so that this wave's batch requests are full
+        (`packing`).
+        """
         triage = self._planner.triage(documents)
         held = self._held_back(triage.writes, queued, final=final)
         if held:
             ids = {document.external_id for document in held}
             documents = [document for document in documents if document.external_id not in ids]
+        if self.tuning.pipelined:
+            plans = self._planner.plan(documents, triage)
+            if plans:
+                planned = {plan.document.external_id for plan in plans}
+                also = [d.external_id for d in documents if d.external_id not in planned]
+                self._flight.submit(plans, links=self._links(queued), also=also)
+            return held
         self._planner.look_ahead([*self._pending.values(), *held])
         plans = self._planner.plan(documents, triage)
         while plans:
@@ -443,12 +629,13 @@ class DeliveryEngine:
         waiting = list(self._pending.values())
         if not self.tuning.fill_batches or not self._settings.use_batch_api:
             return []
-        if final and not waiting:
+        busy = self._flight.busy
+        if final and not waiting and not busy:
             return []  # the last wave: nothing else can fill its batch requests
         needed_later = set().union(*(self._dependencies(d, queued) for d in waiting))
         held = packing.held_back(writes, needed_later, batch_size=self._settings.batch_size)
-        if len(held) < len(writes):
-            return held
+        if len(held) < len(writes) or busy:
+            return held  # busy: the answers in flight bring another wave to join
         # The whole wave would wait: only leaves may (before the final flush, for more records);
         # a document others depend on goes now, or its dependents would pile up to the end.
         if final or any(document.external_id in needed_later for document in held):

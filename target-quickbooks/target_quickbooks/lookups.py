@@ -76,6 +76,9 @@ class RunLookups:
         # it away from a value its body no longer names.
         self._holding: dict[tuple[str, str], set[_Key]] = {}
         self._lock = threading.Lock()
+        # The keys forgotten while each query in progress was out: its answer for them may
+        # predate the write (the engine plans while writes are in flight), so it is not kept.
+        self._asking: list[set[_Key]] = []
 
     def expect(self, entity: str, field: str, values: Iterable[str]) -> None:
         """Values that will be asked later in the run: the next query of this field takes them."""
@@ -97,6 +100,8 @@ class RunLookups:
             )
             for key in stale:
                 self._answers.pop(key, None)
+            for forgotten in self._asking:
+                forgotten.update(stale)
 
     def select_in(self, entity: str, field: str, values: Iterable[str]) -> list[dict[str, Any]]:
         """Every `entity` whose `field` is one of `values` (asked of QuickBooks if not known).
@@ -114,17 +119,29 @@ class RunLookups:
                     for folded, v in sorted(asked.items())
                     if (entity, field, folded) not in self._answers
                 ]
-        answers = self._ask(entity, field, missing) if missing else {}
+        forgotten: set[_Key] = set()
+        with self._lock:
+            self._asking.append(forgotten)
+        try:
+            answers = self._ask(entity, field, missing) if missing else {}
+        finally:
+            with self._lock:
+                self._asking = [keys for keys in self._asking if keys is not forgotten]
         found: dict[str, dict[str, Any]] = {}
         with self._lock:
             if self._remember:
-                self._answers.update(answers)
-                for key, documents in answers.items():
+                kept = {key: docs for key, docs in answers.items() if key not in forgotten}
+                self._answers.update(kept)
+                for key, documents in kept.items():
                     for document in documents:
                         self._holding.setdefault((entity, str(document.get("Id"))), set()).add(key)
-            known = self._answers if self._remember else answers
             for value in wanted:
-                for document in known.get((entity, field, value.casefold()), []):
+                key = (entity, field, value.casefold())
+                # This call's own answer first: kept or not, it is the freshest this call has.
+                answer = answers.get(key)
+                if answer is None and self._remember:
+                    answer = self._answers.get(key)
+                for document in answer or []:
                     found.setdefault(str(document.get("Id")), document)
         return list(found.values())
 

@@ -11,7 +11,7 @@ endpoint takes create, update, delete and query
 from __future__ import annotations
 
 import threading
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -42,6 +42,14 @@ class WriteOutcome:
     error: DeliveryError | None = None
 
 
+@dataclass(frozen=True)
+class SentRequest:
+    """A batch request (or a single write) queued on the worker threads."""
+
+    plans: list[WritePlan]
+    future: Future[list[WriteOutcome]]
+
+
 def _missing_item(tid: str | None, what: str) -> SystemFaultError:
     msg = f"a batch response {what}"
     return SystemFaultError(
@@ -67,6 +75,7 @@ class PlanWriter:
         self._client = client
         self._batch_size = batch_size
         self._use_batch_api = use_batch_api
+        self.max_concurrency = max_concurrency
         self._executor = ThreadPoolExecutor(
             max_workers=max_concurrency, thread_name_prefix="qbo-write"
         )
@@ -80,18 +89,30 @@ class PlanWriter:
 
     def execute(self, plans: list[WritePlan]) -> list[WriteOutcome]:
         """Write every plan; returns one outcome per plan once all are settled."""
+        outcomes: list[WriteOutcome] = []
+        for sent in self.submit(plans):
+            outcomes.extend(sent.future.result())
+        return outcomes
+
+    def submit(self, plans: list[WritePlan]) -> list[SentRequest]:
+        """Queue every plan's write on the worker threads and return at once.
+
+        Returns:
+            One entry per batch request (up to `batch_size` plans) or single write, in the
+            order they were queued; each future answers its plans' outcomes.
+        """
         batched = [p for p in plans if p.kind is not WriteKind.VOID] if self._use_batch_api else []
         singles = [p for p in plans if p.kind is WriteKind.VOID or not self._use_batch_api]
         size = self._batch_size
-        futures = [
-            self._executor.submit(self._run_batch, batched[start : start + size])
-            for start in range(0, len(batched), size)
+        chunks = [batched[start : start + size] for start in range(0, len(batched), size)]
+        sent = [
+            SentRequest(chunk, self._executor.submit(self._run_batch, chunk)) for chunk in chunks
         ]
-        futures.extend(self._executor.submit(self._run_singles, [plan]) for plan in singles)
-        outcomes: list[WriteOutcome] = []
-        for future in futures:
-            outcomes.extend(future.result())
-        return outcomes
+        sent.extend(
+            SentRequest([plan], self._executor.submit(self._run_singles, [plan]))
+            for plan in singles
+        )
+        return sent
 
     def _count(self, *, batch: bool) -> None:
         with self._lock:

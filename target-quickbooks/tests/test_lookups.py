@@ -66,6 +66,30 @@ def test_a_write_forgets_the_answers_it_may_change():
     assert len(client.statements) == 2
 
 
+def test_an_answer_that_a_write_overtook_is_not_kept():
+    # The engine plans while writes are in flight: a create of "Ada" is acknowledged (and
+    # forgets "Ada") while a query asking for "Ada" is out; that query's answer predates the
+    # create and must not be kept for the run.
+    client = CountingQuickBooks([])
+    lookups = RunLookups(client)  # type: ignore[arg-type]
+    asked = client.query
+
+    def query_overtaken(statement: str) -> list[dict[str, Any]]:
+        answer = asked(statement)
+        client.customers.append({"Id": "9", "DisplayName": "Ada"})
+        lookups.forget("Customer", {"DisplayName": "Ada"})
+        return answer
+
+    client.query = query_overtaken  # type: ignore[method-assign]
+    assert lookups.select_in("Customer", "DisplayName", ["Ada"]) == []
+    client.query = asked  # type: ignore[method-assign]
+
+    found = lookups.select_in("Customer", "DisplayName", ["Ada"])
+
+    assert [c["Id"] for c in found] == ["9"]
+    assert len(client.statements) == 2
+
+
 def test_an_update_forgets_the_answer_for_a_value_its_document_no_longer_holds():
     old, new = {"Address": "ada@old.example"}, {"Address": "ada@new.example"}
     client = CountingQuickBooks([{"Id": "7", "DisplayName": "Ada", "PrimaryEmailAddr": old}])
