@@ -151,7 +151,9 @@ class DeliveryEngine:
         # Per queued document: (its static dependencies, those it cannot do without).
         self._needs: dict[str, tuple[frozenset[str], frozenset[str]]] = {}
         self._flush_mark = 0
-        self._flight = WritesInFlight(self._writer)
+        self._flight = WritesInFlight(self._writer, logger)
+        # Documents a wave held whole once while nothing was in flight (`_held_back`).
+        self._held_once: set[str] = set()
         # The documents whose look-up keys the last look-ahead asked for (`_pump`).
         self._looked: set[str] = set()
         # The early flush's size, as the sinks ask for it (`flush_if_due` sets it).
@@ -223,8 +225,7 @@ class DeliveryEngine:
 
     def close(self) -> None:
         """Record what QuickBooks answered to writes still in flight; stop the worker threads."""
-        if self._flight.busy:
-            self._record_remaining()
+        self._flight.record_remaining(self._record)
         self._writer.close()
 
     # ------------------------------------------------------------------ input
@@ -442,6 +443,7 @@ class DeliveryEngine:
     def _settled(self) -> None:
         """After the final flush: every document is settled or dead-lettered by now."""
         self._flush_mark = 0
+        self._held_once.clear()
         self._lines.clear()
         self._superseded.clear()
 
@@ -521,13 +523,14 @@ class DeliveryEngine:
 
     def _send_ready(self, *, final: bool, looked_only: bool, limit: int) -> bool:
         """Plan up to `limit` ready documents and queue their writes; whether any left the queue."""
-        ready = self._ready(final=final, looked_only=looked_only)[:limit]
+        free = self._ready(final=final, looked_only=looked_only)
+        ready = free[:limit]
         if not ready:
             return False
         queued = set(self._pending) | self._flight.ids
         for document in ready:
             del self._pending[document.external_id]
-        held = self._deliver_wave(ready, queued, final=final)
+        held = self._deliver_wave(ready, queued, final=final, more=len(free) > limit)
         for document in held:
             self._pending[document.external_id] = document
         for document in ready:
@@ -548,41 +551,13 @@ class DeliveryEngine:
             SystemFaultError: the run must stop; every other request in flight is awaited and
                 recorded first.
         """
-        while True:
-            try:
-                answered = self._flight.oldest(wait=wait)
-            except Exception:
-                self._flight.release()
-                self._record_remaining()
-                raise
-            if answered is None:
-                return
-            try:
-                again = self._record(answered[1])
-            except Exception:
-                self._flight.release()
-                self._record_remaining()
-                raise
-            if again:
-                self._flight.submit(again, links=self._links(set(self._pending)))
-            self._flight.release()
-            wait = False
+        self._flight.record_answered(self._record, links=self._retry_links, wait=wait)
 
-    def _record_remaining(self) -> None:
-        """After a stop: await every request in flight and record what QuickBooks answered.
-
-        Their retries are not sent, as a stopped wave's are not; the first failure is the one
-        the run stops with, so later ones are logged only.
-        """
-        while self._flight.busy:
-            try:
-                answered = self._flight.oldest(wait=True)
-                if answered is not None:
-                    self._record(answered[1])
-            except Exception:  # the run already stops on the first failure
-                self._logger.debug("a failure after the run's stop", exc_info=True)
-            finally:
-                self._flight.release()
+    def _retry_links(self, document: MappedDocument) -> set[str]:
+        """A retried document's dependencies, for what its write in flight blocks."""
+        return with_queued_invoices(
+            static_dependencies(document), set(self._pending), document.external_id
+        )
 
     def _dead_letter_cycle(self, documents: list[MappedDocument]) -> None:
         records = Records()
@@ -597,15 +572,17 @@ class DeliveryEngine:
         records.commit(self._store, self._realm)
 
     def _deliver_wave(
-        self, documents: list[MappedDocument], queued: set[str], *, final: bool
+        self, documents: list[MappedDocument], queued: set[str], *, final: bool, more: bool = False
     ) -> list[MappedDocument]:
         """Deliver a wave (pipelined: queue its writes); returns the documents held back.
 
         Held documents wait for the next wave so that this wave's batch requests are full
-        (`packing`).
+        (`packing`); `more`: other documents are ready already (the wave is a slice of them).
         """
         triage = self._planner.triage(documents)
-        held = self._held_back(triage.writes, queued, final=final)
+        # Documents that need no write leave the queue now and may free others at once.
+        more = more or len(triage.writes) < len(documents)
+        held = self._held_back(triage.writes, queued, final=final, more=more)
         if held:
             ids = {document.external_id for document in held}
             documents = [document for document in documents if document.external_id not in ids]
@@ -623,19 +600,28 @@ class DeliveryEngine:
         return held
 
     def _held_back(
-        self, writes: list[MappedDocument], queued: set[str], *, final: bool
+        self, writes: list[MappedDocument], queued: set[str], *, final: bool, more: bool
     ) -> list[MappedDocument]:
         """The writes kept for the next wave so this wave's batch requests are full."""
         waiting = list(self._pending.values())
         if not self.tuning.fill_batches or not self._settings.use_batch_api:
             return []
-        busy = self._flight.busy
-        if final and not waiting and not busy:
+        # Pipelined, a next wave is sure to come while requests are in flight and while other
+        # ready documents wait for their slice: the whole wave may wait for it.
+        joinable = self.tuning.pipelined and (self._flight.busy or more)
+        if final and not waiting and not joinable:
             return []  # the last wave: nothing else can fill its batch requests
         needed_later = set().union(*(self._dependencies(d, queued) for d in waiting))
         held = packing.held_back(writes, needed_later, batch_size=self._settings.batch_size)
-        if len(held) < len(writes) or busy:
-            return held  # busy: the answers in flight bring another wave to join
+        if len(held) < len(writes) or joinable:
+            return held
+        ids = {document.external_id for document in held}
+        if self.tuning.pipelined and not final and not ids & self._held_once:
+            # Nothing in flight: the whole wave waits once for the next records (the early
+            # flush comes sooner when the writer runs dry); held again, it goes.
+            self._held_once |= ids
+            return held
+        self._held_once -= ids
         # The whole wave would wait: only leaves may (before the final flush, for more records);
         # a document others depend on goes now, or its dependents would pile up to the end.
         if final or any(document.external_id in needed_later for document in held):

@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING
 from target_quickbooks.references import email_of
 
 if TYPE_CHECKING:
+    import logging
     from collections.abc import Callable, Iterable
 
     from target_quickbooks.contract import MappedDocument
@@ -74,9 +75,10 @@ class _InFlight:
 class WritesInFlight:
     """The requests queued on the writer and not yet recorded, oldest first."""
 
-    def __init__(self, writer: PlanWriter) -> None:
+    def __init__(self, writer: PlanWriter, logger: logging.Logger) -> None:
         """Bind the writer whose worker threads send the requests."""
         self._writer = writer
+        self._logger = logger
         self._queue: deque[_InFlight] = deque()
         self._ids: Counter[str] = Counter()
         self._linked: Counter[str] = Counter()
@@ -142,11 +144,63 @@ class WritesInFlight:
         """external_ids with a write in flight."""
         return {external_id for external_id, count in self._ids.items() if count}
 
-    def oldest(self, *, wait: bool) -> tuple[list[WritePlan], list[WriteOutcome]] | None:
-        """The oldest request's plans and outcomes (waiting for its answer when `wait`).
+    def record_answered(
+        self,
+        record: Callable[[list[WriteOutcome]], list[WritePlan]],
+        *,
+        links: Callable[[MappedDocument], Iterable[str]],
+        wait: bool,
+    ) -> None:
+        """Record the answered requests, oldest first (waiting for the oldest when `wait`).
 
-        The request stays in flight until `release`: its retries are submitted first, so its
-        documents stay blocked without a gap.
+        Args:
+            record: records outcomes; returns the plans to send again (submitted before the
+                request is released, so their documents stay blocked without a gap).
+            links: a retried document's dependencies.
+            wait: wait for the oldest request's answer (then record only those answered).
+
+        Raises:
+            Exception: what `record` or a worker thread raised (a `SystemFaultError` stops the
+                run), once every other request in flight is answered and recorded.
+        """
+        while True:
+            try:
+                answered = self._oldest(wait=wait)
+            except Exception:
+                self._release()
+                self.record_remaining(record)
+                raise
+            if answered is None:
+                return
+            try:
+                again = record(answered)
+            except Exception:
+                self._release()
+                self.record_remaining(record)
+                raise
+            if again:
+                self.submit(again, links=links)
+            self._release()
+            wait = False
+
+    def record_remaining(self, record: Callable[[list[WriteOutcome]], list[WritePlan]]) -> None:
+        """After a stop: await every request in flight and record what QuickBooks answered.
+
+        Their retries are not sent, as a stopped wave's are not; the first failure is the one
+        the run stops with, so later ones are logged only (at DEBUG: they may carry data).
+        """
+        while self._queue:
+            try:
+                answered = self._oldest(wait=True)
+                if answered is not None:
+                    record(answered)
+            except Exception:  # the run already stops on the first failure
+                self._logger.debug("a failure after the run's stop", exc_info=True)
+            finally:
+                self._release()
+
+    def _oldest(self, *, wait: bool) -> list[WriteOutcome] | None:
+        """The oldest request's outcomes (waiting for its answer when `wait`).
 
         Returns:
             None when nothing is in flight, or (when not waiting) the oldest is not answered.
@@ -156,10 +210,9 @@ class WritesInFlight:
         """
         if not self._queue or (not wait and not self._queue[0].sent.future.done()):
             return None
-        request = self._queue[0].sent
-        return request.plans, request.future.result()
+        return self._queue[0].sent.future.result()
 
-    def release(self) -> None:
+    def _release(self) -> None:
         """The oldest request's outcomes are recorded: what it blocked is free."""
         entry = self._queue.popleft()
         self._ids.subtract(entry.ids)
