@@ -7,16 +7,18 @@ flight may change the planning of (its dependencies, the same person or name).
 
 from __future__ import annotations
 
+import contextlib
+import sqlite3
 import threading
-from typing import TYPE_CHECKING, Any
+from typing import Any
+
+import pytest
 
 from target_quickbooks import payloads
 from target_quickbooks.client import QuickBooksClient
 from target_quickbooks.contract import parse_document
+from target_quickbooks.errors import SystemFaultError
 from target_quickbooks.in_flight import planning_keys
-
-if TYPE_CHECKING:
-    import pytest
 
 US_REALM = "9130357600000001"  # the emulator's seeded US company
 BATCH = 5  # operations per batch request here: the early flush comes every 100 documents
@@ -135,3 +137,48 @@ def test_a_new_customer_is_planned_by_its_name_and_email():
         ("Customer", "DisplayName", "pat doe"),
         ("Customer", "PrimaryEmailAddr", "pat@example.com"),
     }
+
+
+def test_a_system_error_stops_the_run_after_the_requests_in_flight_are_recorded(
+    mapped, make_config, run_target, monkeypatch
+):
+    # The first batch request fails with a system error once a later one has been answered:
+    # the run stops, and what QuickBooks acknowledged in flight is in the ledger first.
+    answered: list[str] = []
+    later = threading.Event()
+    lock = threading.Lock()
+    original = QuickBooksClient.batch
+    calls: list[int] = []
+
+    def batch(
+        client: QuickBooksClient, items: list[dict[str, Any]], *, request_id: str
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        with lock:
+            calls.append(len(calls))
+            first = len(calls) == 1
+        if first:
+            later.wait(HOLD_SECONDS)
+            msg = "the connection was revoked"
+            raise SystemFaultError(msg, code="revoked", guidance="Reconnect the company.")
+        entries, tid = original(client, items, request_id=request_id)
+        with lock:
+            answered.extend(
+                str(item["Customer"]["DisplayName"]) for item in items if "Customer" in item
+            )
+        later.set()
+        return entries, tid
+
+    monkeypatch.setattr(QuickBooksClient, "batch", batch)
+    config = make_config(batch_size=BATCH)
+
+    with pytest.raises(SystemExit):
+        run_target(config, mapped.lines(_records(mapped), {"bookmark": 1}))
+
+    assert answered  # a later request was answered while the first one was out
+    database = config["database_url"].removeprefix("sqlite:///")
+    with contextlib.closing(sqlite3.connect(database)) as connection:
+        recorded = {
+            row[0] for row in connection.execute("SELECT external_id FROM ledger WHERE qbo_id")
+        }
+    names = {f"Test Customer {n}": f"customer:shopify:demo:{n}" for n in range(200)}
+    assert {names[name] for name in answered} <= recorded
