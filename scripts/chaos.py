@@ -415,27 +415,32 @@ class EditPlanner:
             and str(document["DocNumber"]).removeprefix(job.prefix) in orders
         ]
         self.rng.shuffle(candidates)
-        kinds = ("note", "date", "line") if job.platform == "shopify" else ("note", "date")
+        # The scarce kind first: a line case needs an unpaid order (`_changed_quantity`), and a
+        # document taken for a note or a date first is lost to it. A document that cannot take
+        # one kind is offered the next.
+        kinds = ("line", "note", "date") if job.platform == "shopify" else ("note", "date")
         wanted = dict.fromkeys(kinds, per_kind)
         made = 0
         for entity, document in candidates:
-            kind = next((k for k in kinds if wanted[k] > 0), None)
-            if kind is None:
+            open_kinds = [k for k in kinds if wanted[k] > 0]
+            if not open_kinds:
                 break
             order = orders[str(document["DocNumber"]).removeprefix(job.prefix)]
             external_id = str(ledger[entity, str(document["Id"])]["external_id"])
-            case = self._edit_one(
-                kind=kind,
-                job=job,
-                entity=entity,
-                document=document,
-                order=order,
-                external_id=external_id,
-            )
-            if case is not None:
-                self.cases.append(case)
-                wanted[kind] -= 1
-                made += 1
+            for kind in open_kinds:
+                case = self._edit_one(
+                    kind=kind,
+                    job=job,
+                    entity=entity,
+                    document=document,
+                    order=order,
+                    external_id=external_id,
+                )
+                if case is not None:
+                    self.cases.append(case)
+                    wanted[kind] -= 1
+                    made += 1
+                    break
         _say(f"{job.platform}: {made} bookkeeper edits of {len(candidates)} written documents")
         return made
 
