@@ -104,6 +104,9 @@ BEFORE_ISSUE_18 = DeliveryTuning(
     pipelined=False,
 )
 
+# An early flush comes once this many batch requests' worth of documents are queued (the
+# sinks call `flush_if_due` with it).
+FLUSH_BATCHES = 20
 # Requests kept queued on the writer beyond its worker threads before the engine waits for
 # answers instead of reading on: enough to cover the reading and planning of the next
 # documents (a batch request goes about every 1.5 s at 40 a minute).
@@ -157,7 +160,7 @@ class DeliveryEngine:
         # The documents whose look-up keys the last look-ahead asked for (`_pump`).
         self._looked: set[str] = set()
         # The early flush's size, as the sinks ask for it (`flush_if_due` sets it).
-        self._every = settings.batch_size * 20
+        self._every = settings.batch_size * FLUSH_BATCHES
         # The digest of the input line each queued document was parsed from (`input_screen`).
         self._lines: dict[str, tuple[MappedDocument, str]] = {}
         self._superseded: dict[str, list[tuple[MappedDocument, str]]] = {}
@@ -555,9 +558,7 @@ class DeliveryEngine:
 
     def _retry_links(self, document: MappedDocument) -> set[str]:
         """A retried document's dependencies, for what its write in flight blocks."""
-        return with_queued_invoices(
-            static_dependencies(document), set(self._pending), document.external_id
-        )
+        return self._links(set(self._pending))(document)
 
     def _dead_letter_cycle(self, documents: list[MappedDocument]) -> None:
         records = Records()

@@ -15,6 +15,7 @@ from singer_sdk.sinks import Sink
 
 from target_quickbooks import error_catalog
 from target_quickbooks.contract import ContractViolation, check_dead_letter, parse_document
+from target_quickbooks.delivery import FLUSH_BATCHES
 from target_quickbooks.errors import DeliveryError, ErrorClass, SystemFaultError
 
 if TYPE_CHECKING:
@@ -22,9 +23,6 @@ if TYPE_CHECKING:
 
     from target_quickbooks.delivery import DeliveryEngine
     from target_quickbooks.target import TargetQuickBooks
-
-# Queue this many documents per batch slot before an intermediate flush.
-_FLUSH_BATCHES = 20
 
 
 def _without_sdc(record: dict[str, Any]) -> dict[str, Any]:
@@ -99,7 +97,7 @@ class DocumentSink(QuickBooksSink):
                 engine.reject(self.stream_name, clean, parsed)
                 return
             engine.enqueue(parsed, line_digest=self.qbo_target.line_digest)
-            engine.flush_if_due(self.qbo_target.settings.batch_size * _FLUSH_BATCHES)
+            engine.flush_if_due(self.qbo_target.settings.batch_size * FLUSH_BATCHES)
 
         self._guarded(queue)
 
